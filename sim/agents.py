@@ -1,0 +1,74 @@
+"""Mesa agents as thin views onto the model's arrays.
+
+A :class:`Person` holds only its array position (``pid``); every attribute reads from,
+and writes to, the model's :class:`~sim.population.Population`. Per-agent code therefore
+reads like ordinary Mesa code while the yearly step stays vectorised over the arrays.
+"""
+
+from __future__ import annotations
+
+import mesa
+
+from .population import (ELECTIVE_DESTINATIONS, ELECTIVE_TYPES, FIELDS, NONE, ORIENTATIONS, SECTORS, STAGES,
+                         VISAS)
+
+
+class Person(mesa.Agent):
+    """A medical student or graduate of the origin country."""
+
+    def __init__(self, model: mesa.Model, pid: int):
+        super().__init__(model)
+        self.pid = int(pid)
+
+    def __getattr__(self, name: str):
+        # only reached for names not set on the object: read the model's array
+        if name in FIELDS:
+            return getattr(self.model.pop, name)[self.pid].item()
+        raise AttributeError(name)
+
+    def set(self, name: str, value) -> None:
+        """Write one attribute back into the model's arrays."""
+        if name not in FIELDS:
+            raise AttributeError(f"Person has no state variable {name!r}")
+        getattr(self.model.pop, name)[self.pid] = value
+
+    # readable names for coded state
+    @property
+    def stage_name(self) -> str:
+        return STAGES[self.stage]
+
+    @property
+    def active(self) -> bool:
+        return self.stage_name != "exited"
+
+    @property
+    def age(self) -> float:
+        return self.entry_age + (self.model.year - self.cohort)
+
+    @property
+    def orientation_name(self) -> str:
+        return ORIENTATIONS[self.orientation]
+
+    @property
+    def elective(self) -> dict | None:
+        """The first international elective, if any: type, destination, what it did."""
+        if self.n_electives == 0:
+            return None
+        return {
+            "count": self.n_electives,
+            "type": ELECTIVE_TYPES[self.elective_type],
+            "destination": ELECTIVE_DESTINATIONS[self.elective_dest],
+            "role_model": self.role_model,
+            "perspective_transformed": self.transformed,
+        }
+
+    @property
+    def sector_name(self) -> str | None:
+        return None if self.sector == NONE else SECTORS[self.sector]
+
+    @property
+    def visa_name(self) -> str:
+        return VISAS[self.visa]
+
+    def __repr__(self) -> str:
+        return f"Person(pid={self.pid}, stage={self.stage_name})"

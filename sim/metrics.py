@@ -1,0 +1,168 @@
+"""Turn a finished model into the output contract: time series, events and the summary.
+
+Names and meanings follow METRICS.md (the project's output contract). Everything here reads
+the model's arrays and records; nothing is written to disk (see ``sim.outputs``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .events import CAUSES
+from .model import ENV, FLOWS, CareerModel
+from .population import (ELECTIVE_DESTINATIONS, ELECTIVE_TYPES, EXITED, NONE, PRACTISING_ABROAD, RETURNED,
+                         SECTORS, STAGES, TRAINING_ABROAD)
+
+# flows published in timeseries.parquet (the contract's names first, then extras)
+PUBLISHED_FLOWS = ("entrants", "graduates", "electives_started", "applications", "matches", "departures",
+                   "returns", "students_enrolled", "elective_applications", "electives_accepted", "electives_hic",
+                   "electives_research", "scholarships", "research_started", "pathway_starts", "exams_passed",
+                   "visa_denied", "forced_returns", "gave_up", "exits")
+
+
+def timeseries(model: CareerModel) -> pd.DataFrame:
+    years = np.arange(1, model.cfg.years + 1)
+    df = pd.DataFrame({"year": years})
+    for j, name in enumerate(STAGES):
+        df[name] = model.stock_records[:, j]
+    for name in PUBLISHED_FLOWS:
+        df[name] = model.flow_records[:, FLOWS.index(name)]
+    for j, name in enumerate(ENV):
+        df[name] = model.env_records[:, j]
+    df["initial_population"] = model.initial_size
+    return df
+
+
+def events(model: CareerModel) -> pd.DataFrame:
+    ev = model.events.arrays()
+    stage_names = pd.CategoricalDtype(list(STAGES))
+    frm = pd.Categorical.from_codes(ev["from_stage"].astype(np.int64), dtype=stage_names)  # -1 -> missing
+    return pd.DataFrame({
+        "year": ev["year"].astype(np.int32),
+        "agent_id": ev["agent_id"],
+        "from_stage": frm,
+        "to_stage": pd.Categorical.from_codes(ev["to_stage"].astype(np.int64), dtype=stage_names),
+        "cause": pd.Categorical.from_codes(ev["cause"].astype(np.int64), dtype=pd.CategoricalDtype(list(CAUSES))),
+    })
+
+
+def _share(num, den) -> float:
+    num, den = float(np.sum(num)), float(np.sum(den))
+    return num / den if den > 0 else 0.0
+
+
+def km_median(durations: np.ndarray, observed: np.ndarray) -> tuple[float, int]:
+    """Kaplan-Meier median of ``durations`` (events where ``observed``, else censored).
+
+    Returns (median, censored_flag); when the curve never falls to 0.5 the median is the
+    longest follow-up and the flag is 1.
+    """
+    if len(durations) == 0:
+        return 0.0, 1
+    times = np.unique(durations[observed])
+    surv = 1.0
+    for t in times:
+        at_risk = np.sum(durations >= t)
+        events_t = np.sum((durations == t) & observed)
+        if at_risk > 0:
+            surv *= 1.0 - events_t / at_risk
+        if surv <= 0.5:
+            return float(t), 0
+    return float(durations.max()), 1
+
+
+def _group_metrics(model: CareerModel, grads: np.ndarray) -> dict:
+    pop, horizon = model.pop, model.year
+    went = pop.abroad_start[grads] != NONE
+    done = pop.training_done_year[grads]
+    eligible10 = (done != NONE) & (done <= horizon - 10)
+    back10 = eligible10 & (pop.return_year[grads] != NONE) & (pop.return_year[grads] - done <= 10)
+    return {
+        "graduates_total": int(len(grads)),
+        "elective_share_cohort": _share(pop.n_electives[grads] > 0, len(grads)),
+        "went_abroad_share": _share(went, len(grads)),
+        "applicant_share": _share(pop.pathway_year[grads] != NONE, len(grads)),
+        "return_share_10y": _share(back10, eligible10),
+        "research_engagement_share": _share(pop.research[grads], len(grads)),
+    }
+
+
+def summary(model: CareerModel) -> dict:
+    pop, horizon = model.pop, model.year
+    n = pop.n
+    flows = {name: model.flow_records[:, j] for j, name in enumerate(FLOWS)}
+    grads = np.flatnonzero(pop.grad_year[:n] != NONE)
+    enrolled = flows["students_enrolled"]
+    rate = np.where(enrolled > 0, flows["electives_started"] / np.maximum(enrolled, 1), 0.0)
+    electives = flows["electives_started"].sum()
+    applied = np.flatnonzero(pop.first_round_year[:n] != NONE)
+    matched_round = pop.matched_round[applied]
+    followed4 = applied[pop.first_round_year[applied] <= horizon - 3]
+    # return within k years of finishing training, among those with k years of follow-up
+    done = pop.training_done_year[:n]
+    ret = pop.return_year[:n]
+
+    def return_share(k: int) -> float:
+        elig = (done != NONE) & (done <= horizon - k)
+        return _share(elig & (ret != NONE) & (ret - done <= k), elig)
+
+    # Kaplan-Meier: start of training abroad -> return; censored at the horizon or on exit
+    started = np.flatnonzero(pop.abroad_start[:n] != NONE)
+    returned = pop.return_year[started] != NONE
+    end = np.where(returned, pop.return_year[started],
+                   np.where(pop.exit_year[started] != NONE, pop.exit_year[started], horizon))
+    med, censored = km_median((end - pop.abroad_start[started]).astype(float), returned)
+    stage = pop.stage[:n]
+    returnees_now = np.isin(stage, RETURNED)
+    sector_now = {s: _share(stage == code, returnees_now) for s, code in zip(SECTORS, RETURNED)}
+    ever_returned = ret != NONE
+    in_model_grads = grads[stage[grads] != EXITED]
+    abroad_now = np.isin(stage[in_model_grads], (TRAINING_ABROAD, PRACTISING_ABROAD))
+    out = {
+        "graduates_total": int(len(grads)),
+        "elective_rate_annual": float(rate.mean()),
+        "elective_share_cohort": _share(pop.n_electives[grads] > 0, len(grads)),
+        "elective_share_hic": _share(flows["electives_hic"].sum(), electives),
+        "elective_share_research": _share(flows["electives_research"].sum(), electives),
+        "elective_oversubscription": (float(flows["elective_applications"].sum() / flows["electives_accepted"].sum())
+                                      if flows["electives_accepted"].sum() > 0 else 1.0),
+        "research_engagement_share": _share(pop.research[grads], len(grads)),
+        "publication_share": _share(pop.publication[grads], len(grads)),
+        "applicant_share": _share(pop.pathway_year[grads] != NONE, len(grads)),
+        "went_abroad_share": _share(pop.abroad_start[grads] != NONE, len(grads)),
+        "match_rate": _share(flows["matches"].sum(), flows["applications"].sum()),
+        "first_attempt_match_share": _share(matched_round == 1, len(applied)),
+        "eventual_match_share": _share((pop.matched_round[followed4] != NONE) & (pop.matched_round[followed4] <= 4),
+                                       len(followed4)),
+        "return_share_5y": return_share(5),
+        "return_share_10y": return_share(10),
+        "median_years_abroad": med,
+        "median_years_abroad_censored": int(censored),
+        "returnee_share_public": sector_now["public"],
+        "returnee_share_private": sector_now["private"],
+        "returnee_share_academic": sector_now["academic"],
+        "knowledge_transfer_index": _share(pop.kt[:n] & ever_returned, ever_returned),
+        "home_training_quality_start": float(model.quality_start),
+        "home_training_quality_end": float(model.quality),
+        "abroad_share_end": _share(abroad_now, len(in_model_grads)),
+        # extras beyond the contract
+        "entrants_total": int(flows["entrants"].sum()),
+        "initial_population": int(model.initial_size),
+        "departures_total": int(flows["departures"].sum()),
+        "returns_total": int(flows["returns"].sum()),
+        "forced_returns_total": int(flows["forced_returns"].sum()),
+    }
+    el = pop.elective_dest[grads]
+    et = pop.elective_type[grads]
+    female = pop.female[grads]
+    out["by_group"] = {
+        "elective": {"yes": _group_metrics(model, grads[el != NONE]),
+                     "no": _group_metrics(model, grads[el == NONE])},
+        "elective_destination": {name: _group_metrics(model, grads[el == code])
+                                 for code, name in enumerate(ELECTIVE_DESTINATIONS)},
+        "elective_type": {name: _group_metrics(model, grads[et == code])
+                          for code, name in enumerate(ELECTIVE_TYPES)},
+        "sex": {"female": _group_metrics(model, grads[female]), "male": _group_metrics(model, grads[~female])},
+    }
+    return out

@@ -1,0 +1,461 @@
+"""The career-migration model: a Mesa model whose agent state lives in numpy arrays.
+
+One simulated year is one :meth:`CareerModel.step`; the order of its parts is written
+down once, in :meth:`CareerModel.step`. Each part is one vectorised decision over the
+people who face it. The model takes a plain :class:`~sim.config.SimConfig` and returns
+results as arrays and tables; it knows nothing of Hydra, files or plots.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+from scipy.special import ndtri
+
+from . import decisions as d
+from .agents import Person
+from .config import SimConfig, validate
+from .events import CAUSE, ENTRY_FROM, EventLog
+from .network import Network
+from .population import (EXITED, HOME_PRACTICE, HOME_TRAINING, NONE, PRACTISING_ABROAD, PREPARING,
+                         RETURNED, RETURNED_ACADEMIC, RETURNED_PRIVATE, RETURNED_PUBLIC, STAGES, STUDENT,
+                         TRAINING_ABROAD, Population)
+from .streams import Streams
+
+FLOWS = (
+    "entrants", "graduates", "students_enrolled", "elective_applications", "electives_accepted",
+    "electives_started", "electives_hic", "electives_research", "scholarships", "research_started",
+    "pathway_starts", "exams_passed", "applications", "matches", "visa_denied", "departures", "returns",
+    "forced_returns", "gave_up", "exits",
+)
+ENV = ("home_training_quality", "mentor_found_prob", "positions", "world_pool", "elective_slots")
+
+
+class ConfigError(ValueError):
+    """A configuration the model cannot run; ``errors`` holds one line per problem."""
+
+    def __init__(self, errors: list[str]):
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+class CareerModel(mesa.Model):
+    """Medical students and graduates of one origin, and the destination they may train in.
+
+    Args:
+        config: the run's parameters (see ``configs/``); validated before anything runs.
+        materialize_agents: create one :class:`~sim.agents.Person` per person as they enter
+            (the Mesa view). Off, the arrays alone are kept and ``person(i)`` still works.
+    """
+
+    def __init__(self, config: SimConfig, materialize_agents: bool = True):
+        errors = validate(config)
+        if errors:
+            raise ConfigError(errors)
+        super().__init__(rng=int(config.seed))
+        self.cfg = config
+        self.materialize_agents = materialize_agents
+        o = config.origin
+        self.year = 0
+        self.streams = Streams(config.seed)
+        self.intake = int(round(config.scale * o.intake_per_year))
+        self.initial_size = self.intake * (o.school_years - 1)
+        capacity = self.initial_size + self.intake * config.years
+        self.pop = Population(capacity)
+        net = config.params.network
+        self.network = Network(capacity, net.peers, net.alumni, net.alumni_span_years)
+        self.events = EventLog()
+        self._views: dict[int, Person] = {}
+        # environment
+        self.quality = float(o.training_quality_initial)
+        self.mentor_found = float(o.research_mentor_found)
+        # records: one row per simulated year
+        self.stock_records = np.zeros((config.years, len(STAGES)), dtype=np.int64)
+        self.flow_records = np.zeros((config.years, len(FLOWS)), dtype=np.int64)
+        self.env_records = np.zeros((config.years, len(ENV)), dtype=np.float64)
+        self._flow = dict.fromkeys(FLOWS, 0)
+        self.quality_start = self.quality
+        # a full medical school at the start: student years 2..N (year 1 enters in step 1)
+        for k in range(o.school_years, 1, -1):
+            self._enter_cohort(cohort=2 - k, student_year=k, log=False)
+
+    # ------------------------------------------------------------------ set-up helpers
+    def _enter_cohort(self, cohort: int, student_year: int, log: bool = True) -> np.ndarray:
+        o, pop = self.cfg.origin, self.pop
+        n = self.intake
+        ids = pop.add(n)
+        rng = self.streams.generator("population", cohort)
+        pop.stage[ids] = STUDENT
+        pop.stage_since[ids] = max(self.year, 0)
+        pop.cohort[ids] = cohort
+        pop.student_year[ids] = student_year
+        pop.entry_age[ids] = o.entry_age
+        pop.female[ids] = rng.random(n) < o.female_share
+        pop.motivation[ids] = rng.beta(o.motivation.a, o.motivation.b, n)
+        pop.english[ids] = rng.beta(o.english.a, o.english.b, n)
+        pop.standing[ids] = rng.random(n)
+        pop.resources[ids] = rng.beta(o.resources.a, o.resources.b, n)
+        pop.family_home[ids] = rng.beta(o.family_ties_home.a, o.family_ties_home.b, n)
+        pop.satisfaction_offset[ids] = rng.normal(0.0, o.training_satisfaction_sd, n)
+        u = rng.random(n)
+        pop.orientation[ids] = np.where(u < o.orientation_research_share, 1,
+                                        np.where(u < o.orientation_research_share + o.orientation_policy_share, 2, 0))
+        pop.time_barrier[ids] = rng.random(n) < o.time_barrier_share
+        pop.pay_barrier[ids] = rng.random(n) < o.pay_barrier_share
+        self.network.add_cohort(cohort, ids, self.streams.generator("network", cohort))
+        if self.materialize_agents:
+            for agent in Person.create_agents(self, n, list(ids)):
+                self._views[agent.pid] = agent
+        if log:
+            self.events.log(self.year, ids, ENTRY_FROM, STUDENT, "entry")
+            self._flow["entrants"] += n
+        return ids
+
+    def person(self, pid: int) -> Person:
+        """The Mesa agent for array position ``pid`` (created on first use if not materialised)."""
+        agent = self._views.get(pid)
+        if agent is None:
+            if not 0 <= pid < self.pop.n:
+                raise IndexError(f"no person with id {pid}")
+            agent = Person(self, pid)
+            self._views[pid] = agent
+        return agent
+
+    # ------------------------------------------------------------------ transitions
+    def _move(self, ids: np.ndarray, to_stage: int, cause: str) -> None:
+        if len(ids) == 0:
+            return
+        self.events.log(self.year, ids, self.pop.stage[ids], to_stage, cause)
+        self.pop.stage[ids] = to_stage
+        self.pop.stage_since[ids] = self.year
+
+    def _u(self, stream: str, ids: np.ndarray, draw: int = 0) -> np.ndarray:
+        return self.streams.uniform(stream, self.year, ids, draw)
+
+    # ------------------------------------------------------------------ the year
+    def step(self) -> None:
+        """One simulated year, in this order."""
+        self.year += 1
+        self._flow = dict.fromkeys(FLOWS, 0)
+        self.exits()
+        self._enter_cohort(cohort=self.year, student_year=1)
+        self.research_engagement()
+        self.electives()
+        self.graduation()
+        self.home_training_progress()
+        self.pathway_start()
+        self.exams()
+        self.match()
+        self.training_abroad()
+        self.return_decision()
+        self.sector_drift()
+        self.update_environment()
+        self.record()
+
+    def run(self) -> "CareerModel":
+        for _ in range(self.cfg.years):
+            self.step()
+        return self
+
+    # 0. leaving the model --------------------------------------------------------------
+    def exits(self) -> None:
+        pop, p = self.pop, self.cfg.params.exit
+        ids = np.flatnonzero(pop.stage[: pop.n] != EXITED)
+        age = pop.entry_age[ids] + (self.year - pop.cohort[ids])
+        is_student = pop.stage[ids] == STUDENT
+        death = np.minimum(p.mortality_gompertz_a * np.exp(p.mortality_gompertz_b * age), 1.0)
+        other = np.where(is_student, p.student_dropout_annual, p.leave_medicine_annual)
+        retire = (~is_student) & (age >= p.retirement_age)
+        u = self._u("exit", ids)
+        dies = u < death
+        leaves = ~dies & (retire | (u < death + other * (1 - death)))
+        for mask, cause in ((dies, "death"), (leaves & retire, "retired"),
+                            (leaves & ~retire & is_student, "dropout"), (leaves & ~retire & ~is_student,
+                                                                         "left_medicine")):
+            who = ids[mask]
+            self._move(who, EXITED, cause)
+            pop.exit_year[who] = self.year
+        self._flow["exits"] += int(dies.sum() + leaves.sum())
+
+    # 1. research engagement (POP2024) ------------------------------------------------------
+    def research_engagement(self) -> None:
+        pop, p, o = self.pop, self.cfg.params.research, self.cfg.origin
+        ids = np.flatnonzero((pop.stage[: pop.n] == STUDENT) & ~pop.research[: pop.n])
+        prob = d.research_interest_prob(p, o, pop.student_year[ids], pop.motivation[ids], pop.time_barrier[ids],
+                                        pop.pay_barrier[ids], pop.orientation[ids] == 1)
+        seeks = self._u("research", ids) < prob
+        found = self._u("research", ids, 1) < self.mentor_found
+        who = ids[seeks & found]
+        pop.research[who] = True
+        pop.research_year[who] = self.year
+        self._flow["research_started"] += len(who)
+
+    # 2-3. international electives (SON2021, ELECTIVES) -----------------------------------
+    def electives(self) -> None:
+        pop, cfg = self.pop, self.cfg
+        o, p, hosts, pol = cfg.origin, cfg.params.elective, cfg.origin.electives, cfg.policy
+        students = pop.stage[: pop.n] == STUDENT
+        self._flow["students_enrolled"] += int(students.sum())
+        in_years = np.isin(pop.student_year[: pop.n], np.asarray(o.elective_years))
+        ids = np.flatnonzero(students & in_years & (pop.n_electives[: pop.n] < hosts.max_per_student))
+        if len(ids) == 0:
+            return
+        took = pop.n_electives[: pop.n] > 0
+        peer = self.network.share(ids, took)
+        prob = d.elective_apply_prob(p, o, pop.motivation[ids], pop.english[ids], pop.standing[ids],
+                                     pop.resources[ids], pop.family_home[ids], peer)
+        applies = self._u("elective", ids) < prob
+        app = ids[applies]
+        self._flow["elective_applications"] += len(app)
+        if len(app) == 0:
+            return
+        wants_hic = self._u("elective", app, 1) < d.elective_prefers_hic_prob(p, o, pop.english[app])
+        research_type = self._u("elective", app, 2) < d.elective_research_prob(p, pop.research[app])
+        threshold = np.where(wants_hic, hosts.english_threshold_hic, hosts.english_threshold_lmic)
+        eligible = pop.english[app] >= threshold
+        priority = pop.standing[app] + pop.english[app] + p.host_priority_noise_sd * self.streams.normal(
+            "elective", self.year, app, 3)
+        accepted = np.zeros(len(app), dtype=bool)
+        for is_hic, slots in ((True, hosts.hic_slots), (False, hosts.lmic_slots)):
+            n_slots = int(round(slots * cfg.scale * pol.elective_slots_multiplier))
+            pool = np.flatnonzero(eligible & (wants_hic == is_hic))
+            accepted[pool[d.allocate_slots(priority[pool], n_slots)]] = True
+        acc = np.flatnonzero(accepted)
+        self._flow["electives_accepted"] += len(acc)
+        n_awards = int(pol.scholarship_budget_usd * cfg.scale // pol.scholarship_amount_usd)
+        award = d.award_scholarships(pop.standing[app[acc]], n_awards)
+        cost = np.where(wants_hic[acc], hosts.cost_hic_usd, hosts.cost_lmic_usd)
+        funds = pop.resources[app[acc]] * o.family_funds_usd + award * pol.scholarship_amount_usd
+        takes = self._u("elective", app[acc], 4) < d.afford_prob(p, funds, cost)
+        self._flow["scholarships"] += int((award & takes).sum())
+        go = acc[takes]
+        who = app[go]
+        hic, research = wants_hic[go], research_type[go]
+        first = pop.n_electives[who] == 0
+        pop.elective_type[who[first]] = research[first].astype(np.int8)
+        pop.elective_dest[who[first]] = (~hic[first]).astype(np.int8)
+        pop.n_electives[who] += 1
+        pop.hic_clinical_elective[who] |= hic
+        ef = cfg.params.elective_effects
+        role, trans, tilt, intl = d.elective_effects(ef, research, ~hic, self._u("elective_effects", who),
+                                                     self._u("elective_effects", who, 1),
+                                                     self._u("elective_effects", who, 2),
+                                                     self._u("elective_effects", who, 3))
+        pop.role_model[who] |= role
+        pop.transformed[who] |= trans
+        pop.research_tilt[who] |= tilt
+        pop.intl_health[who] |= intl
+        self._flow["electives_started"] += len(who)
+        self._flow["electives_hic"] += int(hic.sum())
+        self._flow["electives_research"] += int(research.sum())
+
+    # graduation ------------------------------------------------------------------------
+    def graduation(self) -> None:
+        pop, o = self.pop, self.cfg.origin
+        students = np.flatnonzero(pop.stage[: pop.n] == STUDENT)
+        done = students[pop.student_year[students] >= o.school_years]
+        pop.student_year[students[pop.student_year[students] < o.school_years]] += 1
+        pub = self._u("publication", done) < self.cfg.params.research.publication_given_research
+        pop.publication[done] = pop.research[done] & pub
+        pop.grad_year[done] = self.year
+        pop.home_training_end[done] = self.year + o.home_training_years
+        self._move(done, HOME_TRAINING, "graduation")
+        self._flow["graduates"] += len(done)
+
+    def home_training_progress(self) -> None:
+        pop = self.pop
+        ids = pop.ids_in(HOME_TRAINING)
+        self._move(ids[pop.home_training_end[ids] <= self.year], HOME_PRACTICE, "home_training_completed")
+
+    # 4. going abroad for training (HEIST2018, IMGBLOG) ---------------------------------
+    def _satisfaction(self, ids: np.ndarray) -> np.ndarray:
+        return np.clip(self.quality + self.pop.satisfaction_offset[ids], 0.0, 1.0)
+
+    def pathway_start(self) -> None:
+        pop, cfg = self.pop, self.cfg
+        p, o = cfg.params.abroad, cfg.origin
+        ids = pop.ids_in(HOME_TRAINING, HOME_PRACTICE)
+        ids = ids[(pop.pathway_year[ids] == NONE) & (self.year - pop.grad_year[ids] < p.window_years)]
+        if len(ids) == 0:
+            return
+        went = pop.pathway_year[: pop.n] != NONE
+        peer_abroad = self.network.share(ids, went)
+        dis = 1.0 - self._satisfaction(ids)
+        dis_ref = 1.0 - o.training_quality_initial
+        prob = d.pathway_start_prob(p, o, dis, dis_ref, pop.hic_clinical_elective[ids], pop.role_model[ids],
+                                    pop.transformed[ids], pop.english[ids], pop.motivation[ids],
+                                    pop.family_home[ids], pop.resources[ids], peer_abroad, pop.research[ids],
+                                    pop.research_tilt[ids])
+        who = ids[self._u("pathway", ids) < prob]
+        pop.pathway_year[who] = self.year
+        self._move(who, PREPARING, "pathway_start")
+        self._flow["pathway_starts"] += len(who)
+
+    def _give_up(self, ids: np.ndarray) -> None:
+        pop = self.pop
+        back_to_training = pop.home_training_end[ids] > self.year
+        self._move(ids[back_to_training], HOME_TRAINING, "gave_up")
+        self._move(ids[~back_to_training], HOME_PRACTICE, "gave_up")
+        self._flow["gave_up"] += len(ids)
+
+    def exams(self) -> None:
+        pop, cfg = self.pop, self.cfg
+        p, dest, o = cfg.params.abroad, cfg.destination, cfg.origin
+        ids = pop.ids_in(PREPARING)
+        ids = ids[pop.exams_passed[ids] < dest.exams_required]
+        if len(ids) == 0:
+            return
+        prob = d.exam_pass_prob(p, o, dest.exam_pass_prob, pop.standing[ids], pop.english[ids])
+        passed = self._u("exams", ids) < prob
+        who = ids[passed]
+        pop.exams_passed[who] += 1
+        # score of the exam taken: standing plus exam-day noise; the best of the steps counts
+        z = ndtri(np.clip(pop.standing[who], 1e-6, 1 - 1e-6))  # standing as a standard-normal score
+        score = z + p.exam_score_noise_sd * self.streams.normal("exams", self.year, who, 1)
+        first = pop.exams_passed[who] == 1
+        pop.exam_score[who] = np.where(first, score, (pop.exam_score[who] + score) / 2)
+        self._flow["exams_passed"] += len(who)
+        failed = ids[~passed]
+        quits = self._u("exams", failed, 2) < d.exam_give_up_prob(p, dest.exam_cost_usd, pop.resources[failed])
+        too_long = (self.year - pop.pathway_year[failed]) >= p.max_prep_years
+        self._give_up(failed[quits | too_long])
+
+    def match(self) -> None:
+        pop, cfg = self.pop, self.cfg
+        p, dest, pol = cfg.params.match, cfg.destination, cfg.policy
+        ids = pop.ids_in(PREPARING)
+        ids = ids[pop.exams_passed[ids] >= dest.exams_required]
+        positions = int(round(dest.img_positions * pol.img_positions_multiplier))
+        self._positions = positions
+        rng = self.streams.generator("world_pool", self.year)
+        world = rng.normal(dest.world_pool_score_mean, dest.world_pool_score_sd, dest.world_pool_applicants)
+        if len(ids) == 0:
+            return
+        pop.rounds[ids] += 1
+        first = pop.first_round_year[ids] == NONE
+        pop.first_round_year[ids[first]] = self.year
+        score = d.match_score(p, pop.exam_score[ids], pop.hic_clinical_elective[ids], pop.research[ids],
+                              pop.role_model[ids], self.streams.normal("match", self.year, ids))
+        matched = d.run_match(score, world, positions)
+        self._flow["applications"] += len(ids)
+        self._flow["matches"] += int(matched.sum())
+        m_ids = ids[matched]
+        pop.matched_round[m_ids] = pop.rounds[m_ids]
+        denied = self._u("visa", m_ids) < min(1.0, dest.visa_denial_prob * pol.visa_denial_multiplier)
+        self._flow["visa_denied"] += int(denied.sum())
+        go = m_ids[~denied]
+        self._depart(go)
+        # unmatched (or refused a visa): retry next round, or give up
+        stay = np.concatenate([ids[~matched], m_ids[denied]])
+        retry = (self._u("match", stay, 1) < p.retry_prob) & (pop.rounds[stay] < p.max_rounds)
+        pop.matched_round[m_ids[denied]] = NONE
+        self._give_up(stay[~retry])
+
+    def _depart(self, ids: np.ndarray) -> None:
+        pop, dest, pr = self.pop, self.cfg.destination, self.cfg.params.returning
+        if len(ids) == 0:
+            return
+        years = np.asarray(dest.training_years, dtype=np.int16)
+        probs = np.asarray(dest.training_years_probs, dtype=float)
+        dur = years[d.choose(np.broadcast_to(probs / probs.sum(), (len(ids), len(probs))), self._u("training", ids))]
+        pop.abroad_start[ids] = self.year
+        pop.training_end[ids] = self.year + dur
+        j1 = self._u("visa", ids, 1) < dest.j1_share
+        pop.visa[ids] = np.where(j1, 1, 2)
+        pop.waiver[ids] = j1 & (self._u("visa", ids, 2) < dest.waiver_prob)
+        wish_p = np.where(pop.role_model[ids], pr.wish_improve_given_role_model, pr.wish_improve_base)
+        pop.wish_improve[ids] = self._u("training", ids, 1) < wish_p
+        self._move(ids, TRAINING_ABROAD, "matched")
+        self._flow["departures"] += len(ids)
+
+    # 5. training abroad and the stay-or-return decision (NEWMAN2025, HEIST2018) ---------
+    def training_abroad(self) -> None:
+        pop, cfg = self.pop, self.cfg
+        pr = cfg.params.returning
+        ids = pop.ids_in(TRAINING_ABROAD)
+        if len(ids) == 0:
+            return
+        finishing = pop.training_end[ids] <= self.year
+        during = ids[~finishing]
+        quits = during[self._u("return", during, 1) < pr.during_training_annual]
+        self._return_home(quits, "returned_during_training")
+        done = ids[finishing]
+        pop.training_done_year[done] = self.year
+        forced = (pop.visa[done] == 1) & ~pop.waiver[done] & bool(cfg.policy.home_return_requirement)
+        self._return_home(done[forced], "visa_forced_return")
+        self._flow["forced_returns"] += int(forced.sum())
+        free = done[~forced]
+        back = self._return_choice(free, at_training_end=True)
+        self._return_home(free[back], "returned")
+        self._move(free[~back], PRACTISING_ABROAD, "training_completed")
+
+    def _return_choice(self, ids: np.ndarray, at_training_end: bool) -> np.ndarray:
+        pop, cfg = self.pop, self.cfg
+        o, pol, pr = cfg.origin, cfg.policy, cfg.params.returning
+        prob = d.return_prob(pr, o, pop.family_home[ids], self.year - pop.abroad_start[ids], pop.wish_improve[ids],
+                             self.year - pop.training_done_year[ids], o.income_gap - pol.returnee_premium,
+                             o.reintegration_difficulty * (1 - pol.reintegration_support), float(at_training_end))
+        return self._u("return", ids) < prob
+
+    def return_decision(self) -> None:
+        pop = self.pop
+        ids = pop.ids_in(PRACTISING_ABROAD)
+        ids = ids[pop.stage_since[ids] < self.year]  # those who just finished decided already
+        back = self._return_choice(ids, at_training_end=False)
+        self._return_home(ids[back], "returned")
+
+    # 6. after return: sector and knowledge transfer (NEWMAN2025) -------------------------
+    def _return_home(self, ids: np.ndarray, cause: str) -> None:
+        if len(ids) == 0:
+            return
+        pop, cfg = self.pop, self.cfg
+        p, o = cfg.params.sector, cfg.origin
+        probs = d.sector_probs(p, o, pop.research[ids], pop.wish_improve[ids], pop.research_tilt[ids])
+        sector = d.choose(probs, self._u("sector", ids))
+        pop.sector[ids] = sector
+        pop.return_year[ids] = self.year
+        kt_p = d.knowledge_transfer_prob(p, o, sector, cfg.policy.reintegration_support)
+        pop.kt[ids] = self._u("knowledge", ids) < kt_p
+        for code, stage in enumerate(RETURNED):
+            self._move(ids[sector == code], stage, cause)
+        self._flow["returns"] += len(ids)
+
+    def sector_drift(self) -> None:
+        """Disillusionment with the state system moves public-sector returnees to private practice."""
+        pop, cfg = self.pop, self.cfg
+        ids = pop.ids_in(RETURNED_PUBLIC)
+        ids = ids[pop.stage_since[ids] < self.year]
+        p = cfg.params.sector.drift_to_private_base * (1 - cfg.origin.public_system_satisfaction)
+        who = ids[self._u("sector", ids, 1) < p]
+        pop.sector[who] = 1
+        self._move(who, RETURNED_PRIVATE, "sector_switch")
+
+    # feedback: returnees in academic posts raise training quality and mentor students -----
+    def update_environment(self) -> None:
+        pop, cfg = self.pop, self.cfg
+        o, fb, pol = cfg.origin, cfg.params.feedback, cfg.policy
+        st = pop.stage[: pop.n]
+        academic = st == RETURNED_ACADEMIC
+        academic_kt = int((academic & pop.kt[: pop.n]).sum())
+        home_doctors = int(np.isin(st, (HOME_TRAINING, HOME_PRACTICE, PREPARING) + RETURNED).sum())
+        density = academic_kt / max(home_doctors, 1) * fb.density_per_doctors
+        gap = o.training_quality_max - self.quality
+        self.quality = min(o.training_quality_max,
+                           self.quality + fb.quality_gain_per_returnee_density * density * gap
+                           + pol.training_quality_investment)
+        students = max(int((st == STUDENT).sum()), 1)
+        self.mentor_found = min(1.0, o.research_mentor_found
+                                + cfg.params.research.mentor_per_academic_returnee * int(academic.sum()) / students)
+
+    def record(self) -> None:
+        t = self.year - 1
+        self.stock_records[t] = np.bincount(self.pop.stage[: self.pop.n], minlength=len(STAGES))
+        self.flow_records[t] = [self._flow[k] for k in FLOWS]
+        hosts, pol = self.cfg.origin.electives, self.cfg.policy
+        slots = round(hosts.hic_slots * self.cfg.scale * pol.elective_slots_multiplier) + round(
+            hosts.lmic_slots * self.cfg.scale * pol.elective_slots_multiplier)
+        self.env_records[t] = [self.quality, self.mentor_found, getattr(self, "_positions", 0),
+                               self.cfg.destination.world_pool_applicants, slots]
+
+
+__all__ = ["CareerModel", "ConfigError", "FLOWS", "ENV", "CAUSE"]
