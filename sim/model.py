@@ -235,7 +235,7 @@ class CareerModel(mesa.Model):
         pop.elective_type[who[first]] = research[first].astype(np.int8)
         pop.elective_dest[who[first]] = (~hic[first]).astype(np.int8)
         pop.n_electives[who] += 1
-        pop.hic_clinical_elective[who] |= hic
+        pop.hic_elective[who] |= hic
         ef = cfg.params.elective_effects
         role, trans, tilt, intl = d.elective_effects(ef, research, ~hic, self._u("elective_effects", who),
                                                      self._u("elective_effects", who, 1),
@@ -282,7 +282,7 @@ class CareerModel(mesa.Model):
         peer_abroad = self.network.share(ids, went)
         dis = 1.0 - self._satisfaction(ids)
         dis_ref = 1.0 - o.training_quality_initial
-        prob = d.pathway_start_prob(p, o, dis, dis_ref, pop.hic_clinical_elective[ids], pop.role_model[ids],
+        prob = d.pathway_start_prob(p, o, dis, dis_ref, pop.hic_elective[ids], pop.role_model[ids],
                                     pop.transformed[ids], pop.english[ids], pop.motivation[ids],
                                     pop.family_home[ids], pop.resources[ids], peer_abroad, pop.research[ids],
                                     pop.research_tilt[ids])
@@ -334,7 +334,7 @@ class CareerModel(mesa.Model):
         pop.rounds[ids] += 1
         first = pop.first_round_year[ids] == NONE
         pop.first_round_year[ids[first]] = self.year
-        score = d.match_score(p, pop.exam_score[ids], pop.hic_clinical_elective[ids], pop.research[ids],
+        score = d.match_score(p, pop.exam_score[ids], pop.hic_elective[ids], pop.research[ids],
                               pop.role_model[ids], self.streams.normal("match", self.year, ids))
         matched = d.run_match(score, world, positions)
         self._flow["applications"] += len(ids)

@@ -62,7 +62,7 @@ FIELDS: dict[str, tuple[type, object]] = {
     "n_electives": (np.int8, 0),
     "elective_type": (np.int8, NONE),
     "elective_dest": (np.int8, NONE),
-    "hic_clinical_elective": (np.bool_, False),
+    "hic_elective": (np.bool_, False),
     "role_model": (np.bool_, False),
     "transformed": (np.bool_, False),
     "research_tilt": (np.bool_, False),
