@@ -8,6 +8,7 @@ files, output folders, plots and progress messages.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import platform
 import shutil
@@ -40,8 +41,26 @@ class UserError(Exception):
         self.lines = lines
 
 
+def _unknown_keys(node: DictConfig, prefix: str = "") -> list[str]:
+    """Keys a user added (``+key=value``) that the schema does not know."""
+    schema = OmegaConf.get_type(node)
+    if not dataclasses.is_dataclass(schema):
+        return []
+    known = {f.name for f in dataclasses.fields(schema)}
+    errors = []
+    for key in node.keys():
+        if key not in known:
+            errors.append(f"{prefix}{key}: unknown key; allowed here: {', '.join(sorted(known))}")
+        elif isinstance(node._get_node(key), DictConfig):
+            errors.extend(_unknown_keys(node[key], f"{prefix}{key}."))
+    return errors
+
+
 def to_sim_config(cfg: DictConfig) -> SimConfig:
     """The plain config object the model takes; every problem reported, none raised as a traceback."""
+    unknown = _unknown_keys(cfg)
+    if unknown:
+        raise UserError(unknown)
     try:
         sim_cfg = OmegaConf.to_object(cfg)
     except OmegaConfBaseException as exc:

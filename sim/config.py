@@ -139,6 +139,25 @@ class PolicyConfig:
 
 
 @dataclass
+class ReferencePerson:
+    """The person whom every base probability describes.
+
+    Logistic covariates are centred on these fixed values (not on the origin's own means),
+    so an origin whose students have, say, stronger family ties really does behave
+    differently. They are the Japan baseline means where the bases were calibrated.
+    """
+
+    motivation: float = prob()
+    english: float = prob()
+    resources: float = prob()
+    family_ties_home: float = prob()
+    time_barrier: float = prob()
+    pay_barrier: float = prob()
+    training_quality: float = prob()
+    mentor_found: float = _f(0.0, 1.0, lo_open=True)
+
+
+@dataclass
 class ResearchParams:
     """Research engagement while a student (POP2024)."""
 
@@ -286,6 +305,7 @@ class NetworkParams:
 
 @dataclass
 class ParamsConfig:
+    reference: ReferencePerson = MISSING
     research: ResearchParams = MISSING
     elective: ElectiveParams = MISSING
     elective_effects: ElectiveEffectParams = MISSING

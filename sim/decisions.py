@@ -2,8 +2,8 @@
 
 Every function takes arrays for the eligible people and the uniforms drawn for them, and
 returns what they chose. Coefficients come from ``configs/params`` (with their sources);
-covariates are centred on the origin's population means, so a ``base`` probability is
-the probability for an average person at the start of the run.
+covariates are centred on a fixed reference person (``params.reference``), so a ``base``
+probability is the probability for that person, whatever origin is simulated.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 from scipy.special import expit, logit
 
 from .config import (AbroadParams, ElectiveEffectParams, ElectiveParams, MatchParams, OriginConfig,
-                     ResearchParams, ReturnParams, SectorParams)
+                     ReferencePerson, ResearchParams, ReturnParams, SectorParams)
 
 
 def _logit(p: float | np.ndarray) -> np.ndarray:
@@ -21,43 +21,43 @@ def _logit(p: float | np.ndarray) -> np.ndarray:
 
 # --- 1. research engagement while a student (POP2024) ------------------------------------
 
-def research_interest_prob(p: ResearchParams, o: OriginConfig, student_year: np.ndarray,
+def research_interest_prob(p: ResearchParams, ref: ReferencePerson, student_year: np.ndarray,
                            motivation: np.ndarray, time_barrier: np.ndarray, pay_barrier: np.ndarray,
                            research_oriented: np.ndarray) -> np.ndarray:
     """Yearly probability that a student seeks a research project.
 
     ``base_hazard`` is the observed yearly hazard of engagement, which already includes
-    failing to find a mentor at the origin's baseline rate; dividing by that rate gives
+    failing to find a mentor at the reference rate; dividing by that rate gives
     the hazard of seeking one. Motivation pushes; lack of time and no pay hold back.
     """
     hazard = np.zeros(len(student_year))
     for year, h in zip(p.start_years, p.base_hazard):
         hazard[student_year == year] = h
-    seek = np.minimum(hazard / max(o.research_mentor_found, 1e-9), 0.999)
+    seek = np.minimum(hazard / ref.mentor_found, 0.999)
     x = (_logit(seek)
-         + p.b_motivation * (motivation - o.motivation.mean)
-         + p.b_time_barrier * (time_barrier - o.time_barrier_share)
-         + p.b_pay_barrier * (pay_barrier - o.pay_barrier_share)
+         + p.b_motivation * (motivation - ref.motivation)
+         + p.b_time_barrier * (time_barrier - ref.time_barrier)
+         + p.b_pay_barrier * (pay_barrier - ref.pay_barrier)
          + p.b_orientation_research * research_oriented)
     return np.where(hazard > 0, expit(x), 0.0)
 
 
 # --- 2. applying for an international elective (SON2021, ELECTIVES) ---------------------
 
-def elective_apply_prob(p: ElectiveParams, o: OriginConfig, motivation, english, standing, resources,
+def elective_apply_prob(p: ElectiveParams, ref: ReferencePerson, motivation, english, standing, resources,
                         family_home, peer_share) -> np.ndarray:
     x = (_logit(p.apply_base)
-         + p.b_motivation * (motivation - o.motivation.mean)
-         + p.b_english * (english - o.english.mean)
+         + p.b_motivation * (motivation - ref.motivation)
+         + p.b_english * (english - ref.english)
          + p.b_standing * (standing - 0.5)
-         + p.b_resources * (resources - o.resources.mean)
-         + p.b_family * (family_home - o.family_ties_home.mean)
+         + p.b_resources * (resources - ref.resources)
+         + p.b_family * (family_home - ref.family_ties_home)
          + p.b_peers * peer_share)
     return expit(x)
 
 
-def elective_prefers_hic_prob(p: ElectiveParams, o: OriginConfig, english) -> np.ndarray:
-    return expit(_logit(p.prefer_hic) + p.b_hic_english * (english - o.english.mean))
+def elective_prefers_hic_prob(p: ElectiveParams, ref: ReferencePerson, english) -> np.ndarray:
+    return expit(_logit(p.prefer_hic) + p.b_hic_english * (english - ref.english))
 
 
 def elective_research_prob(p: ElectiveParams, research_engaged) -> np.ndarray:
@@ -97,18 +97,18 @@ def elective_effects(p: ElectiveEffectParams, is_research, is_lmic, u_role, u_tr
 
 # --- 4. starting the pathway abroad (HEIST2018, IMGBLOG) --------------------------------
 
-def pathway_start_prob(p: AbroadParams, o: OriginConfig, dissatisfaction, dissatisfaction_ref, hic_elective,
+def pathway_start_prob(p: AbroadParams, o: OriginConfig, ref: ReferencePerson, dissatisfaction, hic_elective,
                        role_model, transformed, english, motivation, family_home, resources, peer_abroad,
                        research, research_tilt) -> np.ndarray:
     x = (_logit(p.base_annual)
-         + p.b_dissatisfaction * (dissatisfaction - dissatisfaction_ref)
+         + p.b_dissatisfaction * (dissatisfaction - (1 - ref.training_quality))
          + p.b_hic_elective * hic_elective
          + p.b_role_model * role_model
          + p.b_transformed * transformed
-         + p.b_english * (english - o.english.mean)
-         + p.b_motivation * (motivation - o.motivation.mean)
-         + p.b_family_home * (family_home - o.family_ties_home.mean)
-         + p.b_resources * (resources - o.resources.mean)
+         + p.b_english * (english - ref.english)
+         + p.b_motivation * (motivation - ref.motivation)
+         + p.b_family_home * (family_home - ref.family_ties_home)
+         + p.b_resources * (resources - ref.resources)
          + p.b_peers_abroad * o.emigration_culture * peer_abroad
          + p.b_income_gap * o.income_gap
          + p.b_research * research
@@ -116,8 +116,8 @@ def pathway_start_prob(p: AbroadParams, o: OriginConfig, dissatisfaction, dissat
     return expit(x)
 
 
-def exam_pass_prob(p: AbroadParams, o: OriginConfig, base: float, standing, english) -> np.ndarray:
-    return expit(_logit(base) + p.exam_b_standing * (standing - 0.5) + p.exam_b_english * (english - o.english.mean))
+def exam_pass_prob(p: AbroadParams, ref: ReferencePerson, base: float, standing, english) -> np.ndarray:
+    return expit(_logit(base) + p.exam_b_standing * (standing - 0.5) + p.exam_b_english * (english - ref.english))
 
 
 def exam_give_up_prob(p: AbroadParams, exam_cost: float, resources) -> np.ndarray:
@@ -151,13 +151,13 @@ def run_match(origin_scores: np.ndarray, world_scores: np.ndarray, positions: in
 
 # --- 5. stay or return (NEWMAN2025, HEIST2018) ------------------------------------------
 
-def return_prob(p: ReturnParams, o: OriginConfig, family_home, years_abroad, wish_improve,
+def return_prob(p: ReturnParams, ref: ReferencePerson, family_home, years_abroad, wish_improve,
                 years_since_training, income_gap_eff: float, reintegration_eff: float,
                 at_training_end) -> np.ndarray:
     family_abroad = 1.0 - np.exp(-years_abroad / p.family_abroad_tau_years)
     x = (_logit(p.base_annual)
          + p.end_of_training_bump * at_training_end
-         + p.b_family_home * (family_home - o.family_ties_home.mean)
+         + p.b_family_home * (family_home - ref.family_ties_home)
          + p.b_family_abroad * family_abroad
          + p.b_wish_improve * wish_improve
          + p.b_income_gap * income_gap_eff

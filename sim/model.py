@@ -181,7 +181,7 @@ class CareerModel(mesa.Model):
     def research_engagement(self) -> None:
         pop, p, o = self.pop, self.cfg.params.research, self.cfg.origin
         ids = np.flatnonzero((pop.stage[: pop.n] == STUDENT) & ~pop.research[: pop.n])
-        prob = d.research_interest_prob(p, o, pop.student_year[ids], pop.motivation[ids], pop.time_barrier[ids],
+        prob = d.research_interest_prob(p, self.cfg.params.reference, pop.student_year[ids], pop.motivation[ids], pop.time_barrier[ids],
                                         pop.pay_barrier[ids], pop.orientation[ids] == 1)
         seeks = self._u("research", ids) < prob
         found = self._u("research", ids, 1) < self.mentor_found
@@ -202,14 +202,14 @@ class CareerModel(mesa.Model):
             return
         took = pop.n_electives[: pop.n] > 0
         peer = self.network.share(ids, took)
-        prob = d.elective_apply_prob(p, o, pop.motivation[ids], pop.english[ids], pop.standing[ids],
+        prob = d.elective_apply_prob(p, cfg.params.reference, pop.motivation[ids], pop.english[ids], pop.standing[ids],
                                      pop.resources[ids], pop.family_home[ids], peer)
         applies = self._u("elective", ids) < prob
         app = ids[applies]
         self._flow["elective_applications"] += len(app)
         if len(app) == 0:
             return
-        wants_hic = self._u("elective", app, 1) < d.elective_prefers_hic_prob(p, o, pop.english[app])
+        wants_hic = self._u("elective", app, 1) < d.elective_prefers_hic_prob(p, cfg.params.reference, pop.english[app])
         research_type = self._u("elective", app, 2) < d.elective_research_prob(p, pop.research[app])
         threshold = np.where(wants_hic, hosts.english_threshold_hic, hosts.english_threshold_lmic)
         eligible = pop.english[app] >= threshold
@@ -281,8 +281,7 @@ class CareerModel(mesa.Model):
         went = pop.pathway_year[: pop.n] != NONE
         peer_abroad = self.network.share(ids, went)
         dis = 1.0 - self._satisfaction(ids)
-        dis_ref = 1.0 - o.training_quality_initial
-        prob = d.pathway_start_prob(p, o, dis, dis_ref, pop.hic_elective[ids], pop.role_model[ids],
+        prob = d.pathway_start_prob(p, o, cfg.params.reference, dis, pop.hic_elective[ids], pop.role_model[ids],
                                     pop.transformed[ids], pop.english[ids], pop.motivation[ids],
                                     pop.family_home[ids], pop.resources[ids], peer_abroad, pop.research[ids],
                                     pop.research_tilt[ids])
@@ -305,7 +304,7 @@ class CareerModel(mesa.Model):
         ids = ids[pop.exams_passed[ids] < dest.exams_required]
         if len(ids) == 0:
             return
-        prob = d.exam_pass_prob(p, o, dest.exam_pass_prob, pop.standing[ids], pop.english[ids])
+        prob = d.exam_pass_prob(p, cfg.params.reference, dest.exam_pass_prob, pop.standing[ids], pop.english[ids])
         passed = self._u("exams", ids) < prob
         who = ids[passed]
         pop.exams_passed[who] += 1
@@ -392,7 +391,7 @@ class CareerModel(mesa.Model):
     def _return_choice(self, ids: np.ndarray, at_training_end: bool) -> np.ndarray:
         pop, cfg = self.pop, self.cfg
         o, pol, pr = cfg.origin, cfg.policy, cfg.params.returning
-        prob = d.return_prob(pr, o, pop.family_home[ids], self.year - pop.abroad_start[ids], pop.wish_improve[ids],
+        prob = d.return_prob(pr, cfg.params.reference, pop.family_home[ids], self.year - pop.abroad_start[ids], pop.wish_improve[ids],
                              self.year - pop.training_done_year[ids], o.income_gap - pol.returnee_premium,
                              o.reintegration_difficulty * (1 - pol.reintegration_support), float(at_training_end))
         return self._u("return", ids) < prob

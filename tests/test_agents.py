@@ -1,0 +1,30 @@
+"""Mesa agents are thin views onto the model's arrays."""
+
+import numpy as np
+
+from sim.app import load_config
+from sim.model import CareerModel
+
+
+def test_one_mesa_agent_per_person_reading_the_arrays():
+    model = CareerModel(load_config(["scale=0.01", "years=8"]))
+    model.run()
+    assert len(model.agents) == model.pop.n
+    ids = {a.pid for a in model.agents}
+    assert ids == set(range(model.pop.n))
+    stages = np.array([a.stage for a in model.agents])
+    pids = np.array([a.pid for a in model.agents])
+    np.testing.assert_array_equal(stages, model.pop.stage[pids])
+    p = model.person(0)
+    assert p.age == model.pop.entry_age[0] + model.year - model.pop.cohort[0]
+    p.set("motivation", 0.25)
+    assert model.pop.motivation[0] == np.float32(0.25)
+    # Mesa's AgentSet API works on the views
+    exited = model.agents.select(lambda a: not a.active)
+    assert len(exited) == int((model.pop.stage[: model.pop.n] == 9).sum())
+
+
+def test_person_views_without_materialised_agents():
+    model = CareerModel(load_config(["scale=0.01", "years=3"]), materialize_agents=False).run()
+    assert len(model.agents) == 0
+    assert model.person(5).stage_name in ("students", "home_training", "exited", "preparing_abroad")

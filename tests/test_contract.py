@@ -1,0 +1,51 @@
+"""summary.json holds every metric of the output contract, finite and in range."""
+
+import math
+
+SHARES = ["elective_rate_annual", "elective_share_cohort", "elective_share_hic", "elective_share_research",
+          "research_engagement_share", "publication_share", "applicant_share", "went_abroad_share", "match_rate",
+          "first_attempt_match_share", "eventual_match_share", "return_share_5y", "return_share_10y",
+          "returnee_share_public", "returnee_share_private", "returnee_share_academic",
+          "knowledge_transfer_index", "home_training_quality_start", "home_training_quality_end",
+          "abroad_share_end"]
+COUNTS = ["graduates_total", "median_years_abroad_censored"]
+GROUPS = {"elective": ("yes", "no"), "elective_destination": ("hic", "lmic"),
+          "elective_type": ("clinical", "research"), "sex": ("female", "male")}
+GROUP_KEYS = ("graduates_total", "went_abroad_share", "return_share_10y", "research_engagement_share")
+STOCKS = ["students", "home_training", "home_practice", "preparing_abroad", "training_abroad", "practising_abroad",
+          "returned_public", "returned_private", "returned_academic", "exited"]
+FLOWS = ["entrants", "graduates", "electives_started", "applications", "matches", "departures", "returns"]
+
+
+def test_summary_metrics_present_finite_in_range(small_run):
+    _, s, _, _ = small_run
+    for k in SHARES:
+        assert k in s, k
+        assert math.isfinite(s[k]) and 0 <= s[k] <= 1, (k, s[k])
+    for k in COUNTS:
+        assert isinstance(s[k], int) and s[k] >= 0, k
+    assert s["elective_oversubscription"] >= 1
+    assert s["median_years_abroad"] >= 0
+    assert abs(s["returnee_share_public"] + s["returnee_share_private"] + s["returnee_share_academic"] - 1) < 1e-9
+    assert s["graduates_total"] > 0 and s["went_abroad_share"] > 0
+
+
+def test_by_group_levels(small_run):
+    _, s, _, _ = small_run
+    for group, levels in GROUPS.items():
+        for level in levels:
+            for k in GROUP_KEYS:
+                assert k in s["by_group"][group][level], (group, level, k)
+    g = s["by_group"]
+    assert g["elective"]["yes"]["graduates_total"] + g["elective"]["no"]["graduates_total"] == s["graduates_total"]
+    assert g["sex"]["female"]["graduates_total"] + g["sex"]["male"]["graduates_total"] == s["graduates_total"]
+
+
+def test_timeseries_and_event_columns(small_run):
+    _, _, ts, ev = small_run
+    for c in ["year", *STOCKS, *FLOWS, "home_training_quality"]:
+        assert c in ts.columns, c
+    assert list(ev.columns) == ["year", "agent_id", "from_stage", "to_stage", "cause"]
+    assert set(ev["to_stage"].dropna().unique()) <= set(STOCKS)
+    # only entry events lack a previous stage
+    assert (ev["from_stage"].isna() == (ev["cause"] == "entry")).all()
