@@ -67,7 +67,6 @@ class ElectiveHosts:
     english_threshold_hic: float = prob()
     english_threshold_lmic: float = prob()
     max_per_student: int = _f(1, 5)
-    weeks: int = _f(1, 52)
 
 
 @dataclass
@@ -75,7 +74,6 @@ class OriginConfig:
     """The home country and its medical schools."""
 
     name: str = MISSING
-    income_level: str = _f(choices=("high", "lmic"))
     intake_per_year: int = _f(1, 10_000_000)
     school_years: int = _f(3, 8)
     elective_years: list = _f(default=[])
@@ -151,6 +149,8 @@ class ReferencePerson:
     english: float = prob()
     resources: float = prob()
     family_ties_home: float = prob()
+    income_gap: float = nonneg(10.0)
+    reintegration_difficulty: float = prob()
     time_barrier: float = prob()
     pay_barrier: float = prob()
     training_quality: float = prob()
@@ -218,6 +218,7 @@ class AbroadParams:
     b_income_gap: float = real()
     b_research: float = real()
     b_research_tilt: float = real()
+    b_intl_health: float = real()
     exam_b_standing: float = real()
     exam_b_english: float = real()
     exam_score_noise_sd: float = nonneg(100.0)
@@ -264,6 +265,7 @@ class SectorParams:
 
     academic_base: float = real()
     private_base: float = real()
+    b_public_policy_orientation: float = real()
     b_academic_research: float = real()
     b_academic_wish_improve: float = real()
     b_academic_research_tilt: float = real()

@@ -99,7 +99,7 @@ def elective_effects(p: ElectiveEffectParams, is_research, is_lmic, u_role, u_tr
 
 def pathway_start_prob(p: AbroadParams, o: OriginConfig, ref: ReferencePerson, dissatisfaction, hic_elective,
                        role_model, transformed, english, motivation, family_home, resources, peer_abroad,
-                       research, research_tilt) -> np.ndarray:
+                       research, research_tilt, intl_health) -> np.ndarray:
     x = (_logit(p.base_annual)
          + p.b_dissatisfaction * (dissatisfaction - (1 - ref.training_quality))
          + p.b_hic_elective * hic_elective
@@ -110,9 +110,10 @@ def pathway_start_prob(p: AbroadParams, o: OriginConfig, ref: ReferencePerson, d
          + p.b_family_home * (family_home - ref.family_ties_home)
          + p.b_resources * (resources - ref.resources)
          + p.b_peers_abroad * o.emigration_culture * peer_abroad
-         + p.b_income_gap * o.income_gap
+         + p.b_income_gap * (o.income_gap - ref.income_gap)
          + p.b_research * research
-         + p.b_research_tilt * research_tilt)
+         + p.b_research_tilt * research_tilt
+         + p.b_intl_health * intl_health)
     return expit(x)
 
 
@@ -160,18 +161,20 @@ def return_prob(p: ReturnParams, ref: ReferencePerson, family_home, years_abroad
          + p.b_family_home * (family_home - ref.family_ties_home)
          + p.b_family_abroad * family_abroad
          + p.b_wish_improve * wish_improve
-         + p.b_income_gap * income_gap_eff
-         + p.b_reintegration * reintegration_eff
+         + p.b_income_gap * (income_gap_eff - ref.income_gap)
+         + p.b_reintegration * (reintegration_eff - ref.reintegration_difficulty)
          + p.b_years_abroad * years_since_training)
     return expit(x)
 
 
 # --- 6. after return (NEWMAN2025) --------------------------------------------------------
 
-def sector_probs(p: SectorParams, o: OriginConfig, research, wish_improve, research_tilt) -> np.ndarray:
+def sector_probs(p: SectorParams, o: OriginConfig, research, wish_improve, research_tilt,
+                 policy_oriented) -> np.ndarray:
     """Columns: public, private, academic. Disillusionment with the state system pushes private."""
     n = len(research)
     u = np.zeros((n, 3))
+    u[:, 0] = p.b_public_policy_orientation * policy_oriented
     u[:, 1] = p.private_base + p.b_private_disillusion * (1 - o.public_system_satisfaction)
     u[:, 2] = (p.academic_base + p.b_academic_research * research + p.b_academic_wish_improve * wish_improve
                + p.b_academic_research_tilt * research_tilt)

@@ -106,10 +106,26 @@ class CareerModel(mesa.Model):
         if self.materialize_agents:
             for agent in Person.create_agents(self, n, list(ids)):
                 self._views[agent.pid] = agent
+        if student_year > 1:
+            self._research_history(ids, cohort, student_year)
         if log:
             self.events.log(self.year, ids, ENTRY_FROM, STUDENT, "entry")
             self._flow["entrants"] += n
         return ids
+
+    def _research_history(self, ids: np.ndarray, cohort: int, student_year: int) -> None:
+        """Students already in school at the start get the research engagement of their past years."""
+        pop, p = self.pop, self.cfg.params.research
+        for past in range(1, student_year):
+            year = cohort + past - 1  # a year before the simulation starts (<= 0)
+            cand = ids[~pop.research[ids]]
+            prob = d.research_interest_prob(p, self.cfg.params.reference, np.full(len(cand), past), pop.motivation[cand],
+                                            pop.time_barrier[cand], pop.pay_barrier[cand], pop.orientation[cand] == 1)
+            seeks = self.streams.uniform("research", year, cand) < prob
+            found = self.streams.uniform("research", year, cand, 1) < self.mentor_found
+            who = cand[seeks & found]
+            pop.research[who] = True
+            pop.research_year[who] = year
 
     def person(self, pid: int) -> Person:
         """The Mesa agent for array position ``pid`` (created on first use if not materialised)."""
@@ -278,13 +294,13 @@ class CareerModel(mesa.Model):
         ids = ids[(pop.pathway_year[ids] == NONE) & (self.year - pop.grad_year[ids] < p.window_years)]
         if len(ids) == 0:
             return
-        went = pop.pathway_year[: pop.n] != NONE
+        went = pop.abroad_start[: pop.n] != NONE  # peers and alumni who went abroad to train
         peer_abroad = self.network.share(ids, went)
         dis = 1.0 - self._satisfaction(ids)
         prob = d.pathway_start_prob(p, o, cfg.params.reference, dis, pop.hic_elective[ids], pop.role_model[ids],
                                     pop.transformed[ids], pop.english[ids], pop.motivation[ids],
                                     pop.family_home[ids], pop.resources[ids], peer_abroad, pop.research[ids],
-                                    pop.research_tilt[ids])
+                                    pop.research_tilt[ids], pop.intl_health[ids])
         who = ids[self._u("pathway", ids) < prob]
         pop.pathway_year[who] = self.year
         self._move(who, PREPARING, "pathway_start")
@@ -299,7 +315,7 @@ class CareerModel(mesa.Model):
 
     def exams(self) -> None:
         pop, cfg = self.pop, self.cfg
-        p, dest, o = cfg.params.abroad, cfg.destination, cfg.origin
+        p, dest = cfg.params.abroad, cfg.destination
         ids = pop.ids_in(PREPARING)
         ids = ids[pop.exams_passed[ids] < dest.exams_required]
         if len(ids) == 0:
@@ -308,11 +324,11 @@ class CareerModel(mesa.Model):
         passed = self._u("exams", ids) < prob
         who = ids[passed]
         pop.exams_passed[who] += 1
-        # score of the exam taken: standing plus exam-day noise; the best of the steps counts
+        # score of the exam taken: standing plus exam-day noise; the steps' scores are averaged
         z = ndtri(np.clip(pop.standing[who], 1e-6, 1 - 1e-6))  # standing as a standard-normal score
         score = z + p.exam_score_noise_sd * self.streams.normal("exams", self.year, who, 1)
-        first = pop.exams_passed[who] == 1
-        pop.exam_score[who] = np.where(first, score, (pop.exam_score[who] + score) / 2)
+        k = pop.exams_passed[who]
+        pop.exam_score[who] = pop.exam_score[who] + (score - pop.exam_score[who]) / k  # running mean
         self._flow["exams_passed"] += len(who)
         failed = ids[~passed]
         quits = self._u("exams", failed, 2) < d.exam_give_up_prob(p, dest.exam_cost_usd, pop.resources[failed])
@@ -342,13 +358,12 @@ class CareerModel(mesa.Model):
         pop.matched_round[m_ids] = pop.rounds[m_ids]
         denied = self._u("visa", m_ids) < min(1.0, dest.visa_denial_prob * pol.visa_denial_multiplier)
         self._flow["visa_denied"] += int(denied.sum())
-        go = m_ids[~denied]
-        self._depart(go)
-        # unmatched (or refused a visa): retry next round, or give up
-        stay = np.concatenate([ids[~matched], m_ids[denied]])
+        self._depart(m_ids[~denied])
+        # a refused visa loses the position: the person goes back to work at home
+        # unmatched: retry next round, or give up
+        stay = ids[~matched]
         retry = (self._u("match", stay, 1) < p.retry_prob) & (pop.rounds[stay] < p.max_rounds)
-        pop.matched_round[m_ids[denied]] = NONE
-        self._give_up(stay[~retry])
+        self._give_up(np.concatenate([stay[~retry], m_ids[denied]]))
 
     def _depart(self, ids: np.ndarray) -> None:
         pop, dest, pr = self.pop, self.cfg.destination, self.cfg.params.returning
@@ -361,7 +376,6 @@ class CareerModel(mesa.Model):
         pop.training_end[ids] = self.year + dur
         j1 = self._u("visa", ids, 1) < dest.j1_share
         pop.visa[ids] = np.where(j1, 1, 2)
-        pop.waiver[ids] = j1 & (self._u("visa", ids, 2) < dest.waiver_prob)
         wish_p = np.where(pop.role_model[ids], pr.wish_improve_given_role_model, pr.wish_improve_base)
         pop.wish_improve[ids] = self._u("training", ids, 1) < wish_p
         self._move(ids, TRAINING_ABROAD, "matched")
@@ -375,18 +389,21 @@ class CareerModel(mesa.Model):
         if len(ids) == 0:
             return
         finishing = pop.training_end[ids] <= self.year
-        during = ids[~finishing]
+        during = ids[~finishing & (pop.stage_since[ids] < self.year)]  # not in the year they arrived
         quits = during[self._u("return", during, 1) < pr.during_training_annual]
         self._return_home(quits, "returned_during_training")
         done = ids[finishing]
         pop.training_done_year[done] = self.year
-        forced = (pop.visa[done] == 1) & ~pop.waiver[done] & bool(cfg.policy.home_return_requirement)
-        self._return_home(done[forced], "visa_forced_return")
-        self._flow["forced_returns"] += int(forced.sum())
-        free = done[~forced]
-        back = self._return_choice(free, at_training_end=True)
-        self._return_home(free[back], "returned")
-        self._move(free[~back], PRACTISING_ABROAD, "training_completed")
+        back = self._return_choice(done, at_training_end=True)
+        self._return_home(done[back], "returned")
+        # J-1 holders who want to stay need a waiver of the home-residence requirement
+        wants_stay = done[~back]
+        j1 = wants_stay[pop.visa[wants_stay] == 1]
+        pop.waiver[j1] = self._u("visa", j1, 2) < cfg.destination.waiver_prob
+        forced = j1[~pop.waiver[j1]] if cfg.policy.home_return_requirement else j1[:0]
+        self._return_home(forced, "visa_forced_return")
+        self._flow["forced_returns"] += len(forced)
+        self._move(wants_stay[pop.stage[wants_stay] == TRAINING_ABROAD], PRACTISING_ABROAD, "training_completed")
 
     def _return_choice(self, ids: np.ndarray, at_training_end: bool) -> np.ndarray:
         pop, cfg = self.pop, self.cfg
@@ -409,7 +426,8 @@ class CareerModel(mesa.Model):
             return
         pop, cfg = self.pop, self.cfg
         p, o = cfg.params.sector, cfg.origin
-        probs = d.sector_probs(p, o, pop.research[ids], pop.wish_improve[ids], pop.research_tilt[ids])
+        probs = d.sector_probs(p, o, pop.research[ids], pop.wish_improve[ids], pop.research_tilt[ids],
+                               pop.orientation[ids] == 2)
         sector = d.choose(probs, self._u("sector", ids))
         pop.sector[ids] = sector
         pop.return_year[ids] = self.year
