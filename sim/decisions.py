@@ -135,19 +135,21 @@ def match_score(p: MatchParams, exam_score, destination_experience, research, le
             + p.w_research * research + p.w_letters * letters + p.noise_sd * noise)
 
 
-def run_match(origin_scores: np.ndarray, world_scores: np.ndarray, positions: int) -> np.ndarray:
-    """Positions go to the highest scores among origin applicants and the world pool."""
-    total = len(origin_scores) + len(world_scores)
-    if positions <= 0:
-        return np.zeros(len(origin_scores), dtype=bool)
-    if total <= positions:
-        return np.ones(len(origin_scores), dtype=bool)
-    allscores = np.concatenate([origin_scores, world_scores])
-    # index of the positions-th best; ties broken by order (origin first) through argpartition
-    top = np.argpartition(-allscores, positions - 1)[:positions]
-    matched = np.zeros(total, dtype=bool)
-    matched[top] = True
-    return matched[: len(origin_scores)]
+def run_match(origin_scores: np.ndarray, world_sorted: np.ndarray, positions: int) -> np.ndarray:
+    """Positions go to the highest scores among origin applicants and the world pool.
+
+    ``world_sorted`` holds the world pool's scores in ascending order. An origin applicant
+    is matched when fewer than ``positions`` applicants (origin or world) score higher:
+    the same as taking the top ``positions`` of the pooled scores, without sorting the pool.
+    """
+    m = len(origin_scores)
+    if positions <= 0 or m == 0:
+        return np.zeros(m, dtype=bool)
+    order = np.argsort(-origin_scores, kind="stable")
+    higher_world = len(world_sorted) - np.searchsorted(world_sorted, origin_scores[order], side="right")
+    matched = np.empty(m, dtype=bool)
+    matched[order] = np.arange(m) + higher_world < positions
+    return matched
 
 
 # --- 5. stay or return (NEWMAN2025, HEIST2018) ------------------------------------------

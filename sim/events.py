@@ -30,18 +30,15 @@ class EventLog:
     """Chunks of (year, agent_id, from_stage, to_stage, cause) appended as whole arrays."""
 
     def __init__(self) -> None:
-        self._chunks: list[tuple[np.ndarray, ...]] = []
+        # (year, ids, from_stage: array or scalar, to_stage, cause code); expanded on demand
+        self._chunks: list[tuple] = []
         self.count = 0
 
-    def log(self, year: int, ids: np.ndarray, from_stage, to_stage, cause: str) -> None:
-        k = len(ids)
-        if k == 0:
+    def log(self, year: int, ids: np.ndarray, from_stage, to_stage: int, cause: str) -> None:
+        if len(ids) == 0:
             return
-        frm = np.broadcast_to(np.asarray(from_stage, dtype=np.int8), (k,))
-        to = np.broadcast_to(np.asarray(to_stage, dtype=np.int8), (k,))
-        self._chunks.append((np.full(k, year, np.int16), np.asarray(ids, np.int64), frm.copy(), to.copy(),
-                             np.full(k, CAUSE[cause], np.int8)))
-        self.count += k
+        self._chunks.append((year, ids, from_stage, to_stage, CAUSE[cause]))
+        self.count += len(ids)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """All events as columns, in the order they happened."""
@@ -49,9 +46,16 @@ class EventLog:
         if not self._chunks:
             dtypes = (np.int16, np.int64, np.int8, np.int8, np.int8)
             return {n: np.empty(0, d) for n, d in zip(names, dtypes)}
-        cols = [np.concatenate(c) for c in zip(*self._chunks)]
-        self._chunks = [tuple(cols)]
-        return dict(zip(names, cols))
+        sizes = np.array([len(c[1]) for c in self._chunks])
+        cols = {
+            "year": np.repeat(np.array([c[0] for c in self._chunks], np.int16), sizes),
+            "agent_id": np.concatenate([c[1] for c in self._chunks]).astype(np.int64, copy=False),
+            "from_stage": np.concatenate([np.broadcast_to(np.asarray(c[2], np.int8), (len(c[1]),))
+                                          for c in self._chunks]),
+            "to_stage": np.repeat(np.array([c[3] for c in self._chunks], np.int8), sizes),
+            "cause": np.repeat(np.array([c[4] for c in self._chunks], np.int8), sizes),
+        }
+        return cols
 
 
 ENTRY_FROM = NONE  # from_stage code for entry events (no previous stage)

@@ -44,11 +44,13 @@ class CareerModel(mesa.Model):
 
     Args:
         config: the run's parameters (see ``configs/``); validated before anything runs.
-        materialize_agents: create one :class:`~sim.agents.Person` per person as they enter
-            (the Mesa view). Off, the arrays alone are kept and ``person(i)`` still works.
+        materialize_agents: register one :class:`~sim.agents.Person` per person in
+            ``model.agents`` as they enter. Off (the default, and what ``python -m sim`` uses),
+            Mesa agent objects are created lazily, one per person, when code asks for one with
+            :meth:`person`; creating a Python object per entrant would dominate the yearly step.
     """
 
-    def __init__(self, config: SimConfig, materialize_agents: bool = True):
+    def __init__(self, config: SimConfig, materialize_agents: bool = False):
         errors = validate(config)
         if errors:
             raise ConfigError(errors)
@@ -75,18 +77,33 @@ class CareerModel(mesa.Model):
         self.env_records = np.zeros((config.years, len(ENV)), dtype=np.float64)
         self._flow = dict.fromkeys(FLOWS, 0)
         self.quality_start = self.quality
-        # a full medical school at the start: student years 2..N (year 1 enters in step 1)
+        # bookkeeping that keeps the yearly step off full-population scans
+        self.stocks = np.zeros(len(STAGES), dtype=np.int64)  # current stock by stage
+        self._cohort_start: dict[int, int] = {}               # entry cohort -> first id (ids are contiguous)
+        self._mobile = np.empty(0, dtype=np.int64)            # everyone who ever started the pathway abroad
+        self._exit_schedule: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+        # Everyone the run will ever hold is drawn at set-up, cohort by cohort (attributes,
+        # network ties, exit schedule), so that entry in the yearly step only admits them.
+        # First a full medical school at the start: student years 2..N (year 1 enters in step 1).
         for k in range(o.school_years, 1, -1):
-            self._enter_cohort(cohort=2 - k, student_year=k, log=False)
+            self._draw_cohort(cohort=2 - k, student_year=k)
+            self._admit(cohort=2 - k, log=False)
+        for cohort in range(1, config.years + 1):
+            self._draw_cohort(cohort=cohort, student_year=1)
+        self.network.finalize(self.pop.drawn)
+        # the rest of the world's applicants, one pool a year (scores sorted for the match)
+        dest = config.destination
+        self._world_pool = [np.sort(self.streams.generator("world_pool", y).normal(
+            dest.world_pool_score_mean, dest.world_pool_score_sd, dest.world_pool_applicants))
+            for y in range(1, config.years + 1)]
 
     # ------------------------------------------------------------------ set-up helpers
-    def _enter_cohort(self, cohort: int, student_year: int, log: bool = True) -> np.ndarray:
+    def _draw_cohort(self, cohort: int, student_year: int) -> None:
         o, pop = self.cfg.origin, self.pop
         n = self.intake
-        ids = pop.add(n)
+        ids = pop.reserve(n)
+        self._cohort_start[cohort] = int(ids[0]) if n else pop.drawn
         rng = self.streams.generator("population", cohort)
-        pop.stage[ids] = STUDENT
-        pop.stage_since[ids] = max(self.year, 0)
         pop.cohort[ids] = cohort
         pop.student_year[ids] = student_year
         pop.entry_age[ids] = o.entry_age
@@ -103,11 +120,20 @@ class CareerModel(mesa.Model):
         pop.time_barrier[ids] = rng.random(n) < o.time_barrier_share
         pop.pay_barrier[ids] = rng.random(n) < o.pay_barrier_share
         self.network.add_cohort(cohort, ids, self.streams.generator("network", cohort))
+        if student_year > 1:
+            self._research_history(ids, cohort, student_year)
+        self._schedule_exits(ids, cohort)
+
+    def _admit(self, cohort: int, log: bool = True) -> np.ndarray:
+        """The drawn cohort enters medical school."""
+        pop, n = self.pop, self.intake
+        ids = pop.admit(n)
+        pop.stage[ids] = STUDENT
+        pop.stage_since[ids] = max(self.year, 0)
+        self.stocks[STUDENT] += n
         if self.materialize_agents:
             for agent in Person.create_agents(self, n, list(ids)):
                 self._views[agent.pid] = agent
-        if student_year > 1:
-            self._research_history(ids, cohort, student_year)
         if log:
             self.events.log(self.year, ids, ENTRY_FROM, STUDENT, "entry")
             self._flow["entrants"] += n
@@ -141,9 +167,26 @@ class CareerModel(mesa.Model):
     def _move(self, ids: np.ndarray, to_stage: int, cause: str) -> None:
         if len(ids) == 0:
             return
-        self.events.log(self.year, ids, self.pop.stage[ids], to_stage, cause)
+        from_stage = self.pop.stage[ids]
+        self.events.log(self.year, ids, from_stage, to_stage, cause)
+        self.stocks -= np.bincount(from_stage, minlength=len(STAGES))
+        self.stocks[to_stage] += len(ids)
         self.pop.stage[ids] = to_stage
         self.pop.stage_since[ids] = self.year
+
+    def _since_cohort(self, cohort: int) -> np.ndarray:
+        """Ids of everyone who entered with ``cohort`` or later (ids are contiguous by cohort)."""
+        first = min(self._cohort_start)
+        start = self._cohort_start.get(max(cohort, first), self.pop.n)
+        return np.arange(start, self.pop.n)
+
+    def _students(self) -> np.ndarray:
+        ids = self._since_cohort(self.year - self.cfg.origin.school_years + 1)
+        return ids[self.pop.stage[ids] == STUDENT]
+
+    def _mobile_in(self, stage: int) -> np.ndarray:
+        """Ids now in ``stage`` among those who ever started the pathway abroad."""
+        return self._mobile[self.pop.stage[self._mobile] == stage]
 
     def _u(self, stream: str, ids: np.ndarray, draw: int = 0) -> np.ndarray:
         return self.streams.uniform(stream, self.year, ids, draw)
@@ -154,7 +197,7 @@ class CareerModel(mesa.Model):
         self.year += 1
         self._flow = dict.fromkeys(FLOWS, 0)
         self.exits()
-        self._enter_cohort(cohort=self.year, student_year=1)
+        self._admit(cohort=self.year)
         self.research_engagement()
         self.electives()
         self.graduation()
@@ -174,29 +217,55 @@ class CareerModel(mesa.Model):
         return self
 
     # 0. leaving the model --------------------------------------------------------------
-    def exits(self) -> None:
-        pop, p = self.pop, self.cfg.params.exit
-        ids = np.flatnonzero(pop.stage[: pop.n] != EXITED)
-        age = pop.entry_age[ids] + (self.year - pop.cohort[ids])
-        is_student = pop.stage[ids] == STUDENT
+    _EXIT_CAUSES = ("death", "retired", "dropout", "left_medicine")
+
+    def _schedule_exits(self, ids: np.ndarray, cohort: int) -> None:
+        """Draw, at entry, the year and cause each person will leave the model (if within the horizon).
+
+        Exit hazards depend only on age and on being a student, both known in advance, so the
+        yearly draws (stream ``exit``, one uniform per person and year) can be made at once.
+        A person is exposed from the first year after entry (the initial school from year 1).
+        """
+        p, o = self.cfg.params.exit, self.cfg.origin
+        years = np.arange(max(cohort + 1, 1), self.cfg.years + 1)
+        if len(ids) == 0 or len(years) == 0:
+            return
+        age = (self.pop.entry_age[ids][None, :] + (years - cohort)[:, None]).astype(np.float64)
+        student = (years <= cohort + o.school_years - 1)[:, None]
         death = np.minimum(p.mortality_gompertz_a * np.exp(p.mortality_gompertz_b * age), 1.0)
-        other = np.where(is_student, p.student_dropout_annual, p.leave_medicine_annual)
-        retire = (~is_student) & (age >= p.retirement_age)
-        u = self._u("exit", ids)
+        other = np.where(student, p.student_dropout_annual, p.leave_medicine_annual)
+        retire = ~student & (age >= p.retirement_age)
+        u = self.streams.uniform_grid("exit", years, ids)
         dies = u < death
-        leaves = ~dies & (retire | (u < death + other * (1 - death)))
-        for mask, cause in ((dies, "death"), (leaves & retire, "retired"),
-                            (leaves & ~retire & is_student, "dropout"), (leaves & ~retire & ~is_student,
-                                                                         "left_medicine")):
-            who = ids[mask]
-            self._move(who, EXITED, cause)
-            pop.exit_year[who] = self.year
-        self._flow["exits"] += int(dies.sum() + leaves.sum())
+        leaves = dies | retire | (u < death + other * (1 - death))
+        has_exit = leaves.any(axis=0)
+        first = leaves.argmax(axis=0)[has_exit]
+        cols = np.flatnonzero(has_exit)
+        cause = np.where(dies[first, cols], 0, np.where(retire[first, cols], 1,
+                                                         np.where(student[first, 0], 2, 3))).astype(np.int8)
+        exit_years = years[first]
+        order = np.argsort(exit_years, kind="stable")
+        ys, starts = np.unique(exit_years[order], return_index=True)
+        for y, chunk in zip(ys, np.split(order, starts[1:])):
+            self._exit_schedule.setdefault(int(y), []).append((ids[cols[chunk]], cause[chunk]))
+
+    def exits(self) -> None:
+        scheduled = self._exit_schedule.pop(self.year, [])
+        if not scheduled:
+            return
+        ids = np.concatenate([c[0] for c in scheduled])
+        cause = np.concatenate([c[1] for c in scheduled])
+        for code, name in enumerate(self._EXIT_CAUSES):
+            who = ids[cause == code]
+            self._move(who, EXITED, name)
+            self.pop.exit_year[who] = self.year
+        self._flow["exits"] += len(ids)
 
     # 1. research engagement (POP2024) ------------------------------------------------------
     def research_engagement(self) -> None:
         pop, p, o = self.pop, self.cfg.params.research, self.cfg.origin
-        ids = np.flatnonzero((pop.stage[: pop.n] == STUDENT) & ~pop.research[: pop.n])
+        ids = self._students()
+        ids = ids[~pop.research[ids]]
         prob = d.research_interest_prob(p, self.cfg.params.reference, pop.student_year[ids], pop.motivation[ids], pop.time_barrier[ids],
                                         pop.pay_barrier[ids], pop.orientation[ids] == 1)
         seeks = self._u("research", ids) < prob
@@ -210,14 +279,13 @@ class CareerModel(mesa.Model):
     def electives(self) -> None:
         pop, cfg = self.pop, self.cfg
         o, p, hosts, pol = cfg.origin, cfg.params.elective, cfg.origin.electives, cfg.policy
-        students = pop.stage[: pop.n] == STUDENT
-        self._flow["students_enrolled"] += int(students.sum())
-        in_years = np.isin(pop.student_year[: pop.n], np.asarray(o.elective_years))
-        ids = np.flatnonzero(students & in_years & (pop.n_electives[: pop.n] < hosts.max_per_student))
+        students = self._students()
+        self._flow["students_enrolled"] += len(students)
+        in_years = np.isin(pop.student_year[students], np.asarray(o.elective_years))
+        ids = students[in_years & (pop.n_electives[students] < hosts.max_per_student)]
         if len(ids) == 0:
             return
-        took = pop.n_electives[: pop.n] > 0
-        peer = self.network.share(ids, took)
+        peer = self.network.counted_share("elective", ids)  # peers and alumni who took an elective
         prob = d.elective_apply_prob(p, cfg.params.reference, pop.motivation[ids], pop.english[ids], pop.standing[ids],
                                      pop.resources[ids], pop.family_home[ids], peer)
         applies = self._u("elective", ids) < prob
@@ -248,6 +316,7 @@ class CareerModel(mesa.Model):
         who = app[go]
         hic, research = wants_hic[go], research_type[go]
         first = pop.n_electives[who] == 0
+        self.network.mark("elective", who[first])
         pop.elective_type[who[first]] = research[first].astype(np.int8)
         pop.elective_dest[who[first]] = (~hic[first]).astype(np.int8)
         pop.n_electives[who] += 1
@@ -268,7 +337,7 @@ class CareerModel(mesa.Model):
     # graduation ------------------------------------------------------------------------
     def graduation(self) -> None:
         pop, o = self.pop, self.cfg.origin
-        students = np.flatnonzero(pop.stage[: pop.n] == STUDENT)
+        students = self._students()
         done = students[pop.student_year[students] >= o.school_years]
         pop.student_year[students[pop.student_year[students] < o.school_years]] += 1
         pub = self._u("publication", done) < self.cfg.params.research.publication_given_research
@@ -279,8 +348,9 @@ class CareerModel(mesa.Model):
         self._flow["graduates"] += len(done)
 
     def home_training_progress(self) -> None:
-        pop = self.pop
-        ids = pop.ids_in(HOME_TRAINING)
+        pop, o = self.pop, self.cfg.origin
+        ids = self._since_cohort(self.year - o.school_years - o.home_training_years)
+        ids = ids[pop.stage[ids] == HOME_TRAINING]
         self._move(ids[pop.home_training_end[ids] <= self.year], HOME_PRACTICE, "home_training_completed")
 
     # 4. going abroad for training (HEIST2018, IMGBLOG) ---------------------------------
@@ -290,12 +360,13 @@ class CareerModel(mesa.Model):
     def pathway_start(self) -> None:
         pop, cfg = self.pop, self.cfg
         p, o = cfg.params.abroad, cfg.origin
-        ids = pop.ids_in(HOME_TRAINING, HOME_PRACTICE)
-        ids = ids[(pop.pathway_year[ids] == NONE) & (self.year - pop.grad_year[ids] < p.window_years)]
+        ids = self._since_cohort(self.year - o.school_years - p.window_years)
+        st = pop.stage[ids]
+        ids = ids[((st == HOME_TRAINING) | (st == HOME_PRACTICE)) & (pop.pathway_year[ids] == NONE)
+                  & (self.year - pop.grad_year[ids] < p.window_years)]
         if len(ids) == 0:
             return
-        went = pop.abroad_start[: pop.n] != NONE  # peers and alumni who went abroad to train
-        peer_abroad = self.network.share(ids, went)
+        peer_abroad = self.network.counted_share("abroad", ids)  # peers and alumni who went abroad to train
         dis = 1.0 - self._satisfaction(ids)
         prob = d.pathway_start_prob(p, o, cfg.params.reference, dis, pop.hic_elective[ids], pop.role_model[ids],
                                     pop.transformed[ids], pop.english[ids], pop.motivation[ids],
@@ -303,6 +374,7 @@ class CareerModel(mesa.Model):
                                     pop.research_tilt[ids], pop.intl_health[ids])
         who = ids[self._u("pathway", ids) < prob]
         pop.pathway_year[who] = self.year
+        self._mobile = np.concatenate([self._mobile, who])
         self._move(who, PREPARING, "pathway_start")
         self._flow["pathway_starts"] += len(who)
 
@@ -316,7 +388,7 @@ class CareerModel(mesa.Model):
     def exams(self) -> None:
         pop, cfg = self.pop, self.cfg
         p, dest = cfg.params.abroad, cfg.destination
-        ids = pop.ids_in(PREPARING)
+        ids = self._mobile_in(PREPARING)
         ids = ids[pop.exams_passed[ids] < dest.exams_required]
         if len(ids) == 0:
             return
@@ -338,12 +410,10 @@ class CareerModel(mesa.Model):
     def match(self) -> None:
         pop, cfg = self.pop, self.cfg
         p, dest, pol = cfg.params.match, cfg.destination, cfg.policy
-        ids = pop.ids_in(PREPARING)
+        ids = self._mobile_in(PREPARING)
         ids = ids[pop.exams_passed[ids] >= dest.exams_required]
         positions = int(round(dest.img_positions * pol.img_positions_multiplier))
         self._positions = positions
-        rng = self.streams.generator("world_pool", self.year)
-        world = rng.normal(dest.world_pool_score_mean, dest.world_pool_score_sd, dest.world_pool_applicants)
         if len(ids) == 0:
             return
         pop.rounds[ids] += 1
@@ -351,7 +421,7 @@ class CareerModel(mesa.Model):
         pop.first_round_year[ids[first]] = self.year
         score = d.match_score(p, pop.exam_score[ids], pop.hic_elective[ids], pop.research[ids],
                               pop.role_model[ids], self.streams.normal("match", self.year, ids))
-        matched = d.run_match(score, world, positions)
+        matched = d.run_match(score, self._world_pool[self.year - 1], positions)
         self._flow["applications"] += len(ids)
         self._flow["matches"] += int(matched.sum())
         m_ids = ids[matched]
@@ -373,6 +443,7 @@ class CareerModel(mesa.Model):
         probs = np.asarray(dest.training_years_probs, dtype=float)
         dur = years[d.choose(np.broadcast_to(probs / probs.sum(), (len(ids), len(probs))), self._u("training", ids))]
         pop.abroad_start[ids] = self.year
+        self.network.mark("abroad", ids)
         pop.training_end[ids] = self.year + dur
         j1 = self._u("visa", ids, 1) < dest.j1_share
         pop.visa[ids] = np.where(j1, 1, 2)
@@ -385,7 +456,7 @@ class CareerModel(mesa.Model):
     def training_abroad(self) -> None:
         pop, cfg = self.pop, self.cfg
         pr = cfg.params.returning
-        ids = pop.ids_in(TRAINING_ABROAD)
+        ids = self._mobile_in(TRAINING_ABROAD)
         if len(ids) == 0:
             return
         finishing = pop.training_end[ids] <= self.year
@@ -415,7 +486,7 @@ class CareerModel(mesa.Model):
 
     def return_decision(self) -> None:
         pop = self.pop
-        ids = pop.ids_in(PRACTISING_ABROAD)
+        ids = self._mobile_in(PRACTISING_ABROAD)
         ids = ids[pop.stage_since[ids] < self.year]  # those who just finished decided already
         back = self._return_choice(ids, at_training_end=False)
         self._return_home(ids[back], "returned")
@@ -440,7 +511,7 @@ class CareerModel(mesa.Model):
     def sector_drift(self) -> None:
         """Disillusionment with the state system moves public-sector returnees to private practice."""
         pop, cfg = self.pop, self.cfg
-        ids = pop.ids_in(RETURNED_PUBLIC)
+        ids = self._mobile_in(RETURNED_PUBLIC)
         ids = ids[pop.stage_since[ids] < self.year]
         p = cfg.params.sector.drift_to_private_base * (1 - cfg.origin.public_system_satisfaction)
         who = ids[self._u("sector", ids, 1) < p]
@@ -451,22 +522,22 @@ class CareerModel(mesa.Model):
     def update_environment(self) -> None:
         pop, cfg = self.pop, self.cfg
         o, fb, pol = cfg.origin, cfg.params.feedback, cfg.policy
-        st = pop.stage[: pop.n]
-        academic = st == RETURNED_ACADEMIC
-        academic_kt = int((academic & pop.kt[: pop.n]).sum())
-        home_doctors = int(np.isin(st, (HOME_TRAINING, HOME_PRACTICE, PREPARING) + RETURNED).sum())
+        stocks = self.stocks
+        academic = self._mobile_in(RETURNED_ACADEMIC)
+        academic_kt = int(pop.kt[academic].sum())
+        home_doctors = int(stocks[[HOME_TRAINING, HOME_PRACTICE, PREPARING, *RETURNED]].sum())
         density = academic_kt / max(home_doctors, 1) * fb.density_per_doctors
         gap = o.training_quality_max - self.quality
         self.quality = min(o.training_quality_max,
                            self.quality + fb.quality_gain_per_returnee_density * density * gap
                            + pol.training_quality_investment)
-        students = max(int((st == STUDENT).sum()), 1)
+        students = max(int(stocks[STUDENT]), 1)
         self.mentor_found = min(1.0, o.research_mentor_found
-                                + cfg.params.research.mentor_per_academic_returnee * int(academic.sum()) / students)
+                                + cfg.params.research.mentor_per_academic_returnee * len(academic) / students)
 
     def record(self) -> None:
         t = self.year - 1
-        self.stock_records[t] = np.bincount(self.pop.stage[: self.pop.n], minlength=len(STAGES))
+        self.stock_records[t] = self.stocks
         self.flow_records[t] = [self._flow[k] for k in FLOWS]
         hosts, pol = self.cfg.origin.electives, self.cfg.policy
         slots = round(hosts.hic_slots * self.cfg.scale * pol.elective_slots_multiplier) + round(

@@ -2,9 +2,15 @@
 
 Each person gets a fixed number of ties when they enter: ``peers`` drawn from their own
 entry cohort and ``alumni`` drawn from the cohorts that entered up to
-``alumni_span_years`` before them. Ties are stored as a dense neighbour table (one row
-per person, ids as array positions), and the share of a person's ties with some
-property is one sparse matrix-vector product over the rows asked for.
+``alumni_span_years`` before them. Ties are stored as a dense neighbour table (tie slot x
+person, ids as array positions): row-normalised, it is the sparse adjacency matrix in
+ELLPACK layout, and the share of a person's ties with some property is that matrix times
+an indicator vector, computed as one gather over the rows asked for.
+
+Properties that only ever switch on (took an elective, went abroad) are tracked
+incrementally instead: when people switch on, the people who have them as a tie are
+found through the reverse adjacency (built once, after all ties are drawn) and their
+counters go up, so a decision reads a person's share with one lookup.
 """
 
 from __future__ import annotations
@@ -19,13 +25,15 @@ class Network:
         self.alumni = int(alumni)
         self.span = int(alumni_span_years)
         self.k = self.peers + self.alumni
-        self.table = np.zeros((max(capacity, 1), max(self.k, 1)), dtype=np.int64)
+        self.table = np.zeros((max(self.k, 1), max(capacity, 1)), dtype=np.int32)
         self._cohort_start: dict[int, int] = {}
+        self._reverse: sparse.csr_matrix | None = None
+        self._counts: dict[str, np.ndarray] = {}
 
     def _ensure(self, capacity: int) -> None:
-        if capacity > self.table.shape[0]:
-            grown = np.zeros((max(capacity, 2 * self.table.shape[0]), self.table.shape[1]), np.int64)
-            grown[: self.table.shape[0]] = self.table
+        if capacity > self.table.shape[1]:
+            grown = np.zeros((self.table.shape[0], max(capacity, 2 * self.table.shape[1])), np.int32)
+            grown[:, : self.table.shape[1]] = self.table
             self.table = grown
 
     def add_cohort(self, cohort: int, ids: np.ndarray, rng: np.random.Generator) -> None:
@@ -38,7 +46,7 @@ class Network:
         self._cohort_start[cohort] = start
         if self.k == 0:
             return
-        rows = self.table[start:start + n]
+        rows = self.table[:, start:start + n].T  # a view: (person, tie slot)
         if self.peers:
             if n > 1:
                 # a random other member of the cohort: offset in 1..n-1 avoids self-ties
@@ -54,13 +62,44 @@ class Network:
             else:  # the first cohort has no alumni yet: tie to peers instead
                 rows[:, self.peers:] = start + rng.integers(0, n, size=(n, self.alumni))
 
+    def finalize(self, n: int) -> None:
+        """Build the reverse adjacency once all ``n`` people's ties are drawn."""
+        if self.k == 0:
+            return
+        holders = np.broadcast_to(np.arange(n, dtype=np.int32), (self.k, n)).ravel()
+        targets = self.table[:, :n].ravel()
+        self._reverse = sparse.csr_matrix((np.ones(len(targets), np.int8), (targets, holders)), shape=(n, n))
+        self._reverse.sum_duplicates()
+
+    def mark(self, name: str, ids: np.ndarray) -> None:
+        """``ids`` now have property ``name`` (for the first time): count them in their holders' ties."""
+        if self._reverse is None or len(ids) == 0:
+            return
+        counts = self._counts.setdefault(name, np.zeros(self._reverse.shape[0], np.int16))
+        rows = self._reverse[ids]
+        np.add.at(counts, rows.indices, rows.data.astype(np.int16))
+
+    def counted_share(self, name: str, ids: np.ndarray) -> np.ndarray:
+        """Share of each id's ties marked with ``name`` so far."""
+        counts = self._counts.get(name)
+        if counts is None or self.k == 0:
+            return np.zeros(len(ids))
+        return counts[ids] * (1.0 / self.k)
+
+    def adjacency(self, ids: np.ndarray, n: int) -> sparse.csr_matrix:
+        """Row-normalised adjacency of ``ids`` (rows) to all ``n`` people (columns)."""
+        m = len(ids)
+        return sparse.csr_matrix(
+            (np.full(m * self.k, 1.0 / self.k, dtype=np.float32), self.table[:, ids].T.ravel(),
+             np.arange(0, m * self.k + 1, self.k, dtype=np.int64)), shape=(m, n))
+
     def share(self, ids: np.ndarray, indicator: np.ndarray) -> np.ndarray:
-        """For each id, the share of its ties for which ``indicator`` (over all ids) is true."""
+        """For each id, the share of its ties for which ``indicator`` (over all ids) is true.
+
+        Equivalent to ``adjacency(ids, n) @ indicator``; done as one gather of the
+        neighbour table, which avoids building the sparse matrix every year.
+        """
         if self.k == 0 or len(ids) == 0:
             return np.zeros(len(ids))
-        m = len(ids)
-        adj = sparse.csr_matrix(
-            (np.full(m * self.k, 1.0 / self.k), self.table[ids].ravel(), np.arange(0, m * self.k + 1, self.k)),
-            shape=(m, len(indicator)),
-        )
-        return adj @ indicator.astype(np.float64)
+        hits = indicator.view(np.uint8)[self.table[:, ids]]
+        return hits.sum(axis=0, dtype=np.int16) * (1.0 / self.k)

@@ -96,23 +96,37 @@ class Population:
 
     def __init__(self, capacity: int):
         self.capacity = max(int(capacity), 1)
-        self.n = 0
+        self.n = 0          # people who have entered: ids 0..n-1
+        self.drawn = 0      # people whose attributes are drawn (future entrants included)
         for name, (dtype, fill) in FIELDS.items():
             setattr(self, name, np.full(self.capacity, fill, dtype=dtype))
 
-    def add(self, k: int) -> np.ndarray:
-        """Reserve ``k`` new ids (positions) and return them."""
-        if self.n + k > self.capacity:
-            self._grow(max(self.n + k, 2 * self.capacity))
+    def reserve(self, k: int) -> np.ndarray:
+        """The next ``k`` ids, for people drawn now who enter later (see :meth:`admit`)."""
+        if self.drawn + k > self.capacity:
+            self._grow(max(self.drawn + k, 2 * self.capacity))
+        ids = np.arange(self.drawn, self.drawn + k, dtype=np.int64)
+        self.drawn += k
+        return ids
+
+    def admit(self, k: int) -> np.ndarray:
+        """Let the next ``k`` drawn people enter; returns their ids."""
+        if self.n + k > self.drawn:
+            raise ValueError("admitting people who were never drawn")
         ids = np.arange(self.n, self.n + k, dtype=np.int64)
         self.n += k
         return ids
+
+    def add(self, k: int) -> np.ndarray:
+        """Draw and admit ``k`` new people at once."""
+        self.reserve(k)
+        return self.admit(k)
 
     def _grow(self, capacity: int) -> None:
         for name, (dtype, fill) in FIELDS.items():
             old = getattr(self, name)
             new = np.full(capacity, fill, dtype=dtype)
-            new[: self.n] = old[: self.n]
+            new[: self.drawn] = old[: self.drawn]
             setattr(self, name, new)
         self.capacity = capacity
 

@@ -20,11 +20,17 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _MASK = (1 << 64) - 1
 
 
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+
+
 def _mix64(z: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser (Steele, Lea & Flood 2014), vectorised over uint64."""
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
+    """SplitMix64 finaliser (Steele, Lea & Flood 2014), vectorised over uint64, in place."""
+    z ^= z >> _S30
+    z *= _M1
+    z ^= z >> _S27
+    z *= _M2
+    z ^= z >> _S31
+    return z
 
 
 def _mix_scalar(z: int) -> int:
@@ -49,12 +55,30 @@ class Streams:
             self._keys[name] = key
         return key
 
+    def _year_key(self, name: str, year: int, draw: int) -> np.uint64:
+        return np.uint64(_mix_scalar(self._key(name) ^ _mix_scalar((int(year) + 1_000_003) * 0x9E3779B97F4A7C15
+                                                                    + draw)))
+
     def uniform(self, name: str, year: int, ids: np.ndarray, draw: int = 0) -> np.ndarray:
         """One U[0, 1) per id, fixed by (stream, year, id, draw)."""
-        k = _mix_scalar(self._key(name) ^ _mix_scalar((year + 1_000_003) * 0x9E3779B97F4A7C15 + draw))
+        z = ids.astype(np.uint64)
         with np.errstate(over="ignore"):
-            z = _mix64(ids.astype(np.uint64) * _GOLDEN + np.uint64(k))
-        return (z >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+            z *= _GOLDEN
+            z += self._year_key(name, year, draw)
+            _mix64(z)
+        z >>= _S11
+        out = z.astype(np.float64)
+        out *= 1.0 / (1 << 53)
+        return out
+
+    def uniform_grid(self, name: str, years: np.ndarray, ids: np.ndarray, draw: int = 0) -> np.ndarray:
+        """``uniform(name, y, ids, draw)`` for every y in ``years`` at once: shape (len(years), len(ids))."""
+        ks = np.array([self._year_key(name, y, draw) for y in years], dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            z = ids.astype(np.uint64)[None, :] * _GOLDEN + ks[:, None]
+            _mix64(z)
+        z >>= _S11
+        return z.astype(np.float64) * (1.0 / (1 << 53))
 
     def normal(self, name: str, year: int, ids: np.ndarray, draw: int = 0) -> np.ndarray:
         """One standard normal per id (inverse CDF of a counter-based uniform)."""

@@ -7,7 +7,7 @@ from sim.model import CareerModel
 
 
 def test_one_mesa_agent_per_person_reading_the_arrays():
-    model = CareerModel(load_config(["scale=0.01", "years=8"]))
+    model = CareerModel(load_config(["scale=0.01", "years=8"]), materialize_agents=True)
     model.run()
     assert len(model.agents) == model.pop.n
     ids = {a.pid for a in model.agents}
