@@ -97,11 +97,11 @@ def elective_effects(p: ElectiveEffectParams, is_research, is_lmic, u_role, u_tr
 
 # --- 4. starting the pathway abroad (HEIST2018, IMGBLOG) --------------------------------
 
-def pathway_start_prob(p: AbroadParams, o: OriginConfig, ref: ReferencePerson, dissatisfaction, hic_elective,
-                       role_model, transformed, english, motivation, family_home, resources, peer_abroad,
-                       research, research_tilt, intl_health) -> np.ndarray:
+def pathway_fixed_logit(p: AbroadParams, o: OriginConfig, ref: ReferencePerson, hic_elective, role_model,
+                        transformed, english, motivation, family_home, resources, research, research_tilt,
+                        intl_health) -> np.ndarray:
+    """The part of the pathway decision fixed at graduation (traits, electives, research, income gap)."""
     x = (_logit(p.base_annual)
-         + p.b_dissatisfaction * (dissatisfaction - (1 - ref.training_quality))
          + p.b_hic_elective * hic_elective
          + p.b_role_model * role_model
          + p.b_transformed * transformed
@@ -109,11 +109,20 @@ def pathway_start_prob(p: AbroadParams, o: OriginConfig, ref: ReferencePerson, d
          + p.b_motivation * (motivation - ref.motivation)
          + p.b_family_home * (family_home - ref.family_ties_home)
          + p.b_resources * (resources - ref.resources)
-         + p.b_peers_abroad * o.emigration_culture * peer_abroad
          + p.b_income_gap * (o.income_gap - ref.income_gap)
          + p.b_research * research
          + p.b_research_tilt * research_tilt
          + p.b_intl_health * intl_health)
+    return x.astype(np.float32)
+
+
+def pathway_start_prob(p: AbroadParams, o: OriginConfig, ref: ReferencePerson, fixed_logit, dissatisfaction,
+                       peer_abroad) -> np.ndarray:
+    """Yearly probability of starting the pathway: the fixed part plus what changes each year,
+    dissatisfaction with home training (HEIST2018) and peers and alumni abroad."""
+    x = (fixed_logit
+         + p.b_dissatisfaction * (dissatisfaction - (1 - ref.training_quality))
+         + p.b_peers_abroad * o.emigration_culture * peer_abroad)
     return expit(x)
 
 

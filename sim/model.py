@@ -180,6 +180,15 @@ class CareerModel(mesa.Model):
         start = self._cohort_start.get(max(cohort, first), self.pop.n)
         return np.arange(start, self.pop.n)
 
+    def _cohort_range(self, first: int, last: int) -> np.ndarray:
+        """Ids of everyone who entered in cohorts ``first`` .. ``last`` (inclusive) and has entered."""
+        lo_c, hi_c = min(self._cohort_start), max(self._cohort_start)
+        if last < lo_c or first > hi_c or last < first:
+            return np.arange(0)
+        start = self._cohort_start[max(first, lo_c)]
+        end = self._cohort_start[last + 1] if last + 1 <= hi_c else self.pop.drawn
+        return np.arange(start, min(end, self.pop.n))
+
     def _students(self) -> np.ndarray:
         ids = self._since_cohort(self.year - self.cfg.origin.school_years + 1)
         return ids[self.pop.stage[ids] == STUDENT]
@@ -344,6 +353,10 @@ class CareerModel(mesa.Model):
         pop.publication[done] = pop.research[done] & pub
         pop.grad_year[done] = self.year
         pop.home_training_end[done] = self.year + o.home_training_years
+        pop.pathway_logit[done] = d.pathway_fixed_logit(
+            self.cfg.params.abroad, o, self.cfg.params.reference, pop.hic_elective[done], pop.role_model[done],
+            pop.transformed[done], pop.english[done], pop.motivation[done], pop.family_home[done],
+            pop.resources[done], pop.research[done], pop.research_tilt[done], pop.intl_health[done])
         self._move(done, HOME_TRAINING, "graduation")
         self._flow["graduates"] += len(done)
 
@@ -360,18 +373,15 @@ class CareerModel(mesa.Model):
     def pathway_start(self) -> None:
         pop, cfg = self.pop, self.cfg
         p, o = cfg.params.abroad, cfg.origin
-        ids = self._since_cohort(self.year - o.school_years - p.window_years)
+        # graduates of the last window_years years: cohorts graduating in (t - window, t]
+        ids = self._cohort_range(self.year - o.school_years - p.window_years + 2, self.year - o.school_years + 1)
         st = pop.stage[ids]
-        ids = ids[((st == HOME_TRAINING) | (st == HOME_PRACTICE)) & (pop.pathway_year[ids] == NONE)
-                  & (self.year - pop.grad_year[ids] < p.window_years)]
+        ids = ids[((st == HOME_TRAINING) | (st == HOME_PRACTICE)) & (pop.pathway_year[ids] == NONE)]
         if len(ids) == 0:
             return
         peer_abroad = self.network.counted_share("abroad", ids)  # peers and alumni who went abroad to train
         dis = 1.0 - self._satisfaction(ids)
-        prob = d.pathway_start_prob(p, o, cfg.params.reference, dis, pop.hic_elective[ids], pop.role_model[ids],
-                                    pop.transformed[ids], pop.english[ids], pop.motivation[ids],
-                                    pop.family_home[ids], pop.resources[ids], peer_abroad, pop.research[ids],
-                                    pop.research_tilt[ids], pop.intl_health[ids])
+        prob = d.pathway_start_prob(p, o, cfg.params.reference, pop.pathway_logit[ids], dis, peer_abroad)
         who = ids[self._u("pathway", ids) < prob]
         pop.pathway_year[who] = self.year
         self._mobile = np.concatenate([self._mobile, who])

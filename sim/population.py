@@ -69,6 +69,7 @@ FIELDS: dict[str, tuple[type, object]] = {
     "intl_health": (np.bool_, False),
     # graduation and the pathway abroad
     "grad_year": (np.int16, NONE),
+    "pathway_logit": (np.float32, 0.0),
     "home_training_end": (np.int16, NONE),
     "pathway_year": (np.int16, NONE),
     "exams_passed": (np.int8, 0),
