@@ -1,0 +1,203 @@
+"""Compare a finished run with its calibration targets.
+
+::
+
+    python -m sim.targets RUN_FOLDER                      # targets from configs/targets/<origin>.yaml
+    python -m sim.targets RUN_FOLDER --targets FILE.yaml  # any targets file
+    python -m sim.targets RUN_FOLDER --enforce            # exit 1 if any target is missed
+
+The run's summary is read with :func:`sim.outputs.read_summary`, which refuses a folder
+without its completion marker; the origin comes from the folder's ``run.json``. A targets
+file lists, for each target, the ``metric`` (a ``summary.json`` key, dotted for
+``by_group`` entries), its ``value``, an ``interval: [low, high]`` or a ``tolerance``,
+and its ``source``. Exit codes: 0 compared (or all within, with ``--enforce``), 1 a
+target missed with ``--enforce``, 2 a bad run folder or targets file (one line, no
+traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS_DIR = ROOT / "configs" / "targets"
+TARGET_KEYS = ("metric", "value", "interval", "tolerance", "source", "figure", "note")
+
+
+class TargetsError(Exception):
+    """A run folder or targets file that cannot be used; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Target:
+    metric: str
+    value: float
+    low: float
+    high: float
+    source: str
+    figure: str = ""
+    note: str = ""
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def load_targets(path: Path) -> tuple[str | None, list[Target]]:
+    """(origin the file is for, targets) from a targets file; TargetsError if it is malformed."""
+    path = Path(path)
+    if not path.is_file():
+        raise TargetsError(f"{path}: no such targets file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise TargetsError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("targets"), list) or not data["targets"]:
+        raise TargetsError(f"{path}: expected a mapping with a non-empty list under 'targets'")
+    origin = data.get("origin")
+    out = []
+    for i, t in enumerate(data["targets"], 1):
+        where = f"{path}: target {i}"
+        if not isinstance(t, dict):
+            raise TargetsError(f"{where}: expected a mapping with metric, value, interval or tolerance, source")
+        unknown = sorted(set(map(str, t)) - set(TARGET_KEYS))
+        if unknown:
+            raise TargetsError(f"{where}: unknown keys {', '.join(unknown)}; allowed: {', '.join(TARGET_KEYS)}")
+        metric = t.get("metric")
+        if not isinstance(metric, str) or not metric:
+            raise TargetsError(f"{where}: no metric (a summary.json key)")
+        where = f"{path}: target {i} ({metric})"
+        value = t.get("value")
+        if not _number(value):
+            raise TargetsError(f"{where}: value {value!r} is not a finite number")
+        if ("interval" in t) == ("tolerance" in t):
+            raise TargetsError(f"{where}: give either interval [low, high] or tolerance, not both or neither")
+        if "interval" in t:
+            iv = t["interval"]
+            if not (isinstance(iv, list) and len(iv) == 2 and all(map(_number, iv)) and iv[0] <= iv[1]):
+                raise TargetsError(f"{where}: interval {iv!r} must be [low, high] with low <= high")
+            low, high = float(iv[0]), float(iv[1])
+        else:
+            tol = t["tolerance"]
+            if not _number(tol) or tol < 0:
+                raise TargetsError(f"{where}: tolerance {tol!r} must be a number >= 0")
+            low, high = float(value) - tol, float(value) + tol
+        source = t.get("source")
+        if not isinstance(source, str) or not source.strip():
+            raise TargetsError(f"{where}: no source")
+        out.append(Target(metric, float(value), low, high, source, str(t.get("figure", "")), str(t.get("note", ""))))
+    return (str(origin) if origin is not None else None), out
+
+
+def targets_path(origin: str) -> Path:
+    return TARGETS_DIR / f"{origin}.yaml"
+
+
+def metric_value(summary: dict, metric: str) -> float:
+    """A summary metric by name; dotted names reach into ``by_group``."""
+    node: Any = summary
+    for part in metric.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise TargetsError(f"metric {metric!r} is not in the run's summary.json")
+        node = node[part]
+    if not _number(node):
+        raise TargetsError(f"metric {metric!r} in summary.json is not a number ({node!r})")
+    return float(node)
+
+
+def compare(summary: dict, targets: list[Target]) -> list[dict]:
+    """One row per target: the model's value, the target, the distance and whether it is within."""
+    rows = []
+    for t in targets:
+        model = metric_value(summary, t.metric)
+        rows.append({"metric": t.metric, "model": model, "target": t.value, "low": t.low, "high": t.high,
+                     "distance": model - t.value, "within": t.low <= model <= t.high, "source": t.source})
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    head = ("metric", "model", "target", "interval", "distance", "within", "source")
+    body = [(r["metric"], f"{r['model']:.4f}", f"{r['target']:.4f}", f"[{r['low']:.4f}, {r['high']:.4f}]",
+             f"{r['distance']:+.4f}", "yes" if r["within"] else "NO", r["source"]) for r in rows]
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in (head, *body)]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    n_in = sum(r["within"] for r in rows)
+    lines.append(f"{n_in} of {len(rows)} targets within their intervals")
+    return "\n".join(lines)
+
+
+def run_origin(folder: Path) -> str:
+    path = Path(folder) / "run.json"
+    try:
+        origin = json.loads(path.read_text(encoding="utf-8")).get("origin")
+    except (OSError, ValueError, AttributeError):
+        raise TargetsError(f"{path}: cannot read the run's origin; pass --targets FILE") from None
+    if not isinstance(origin, str) or not origin:
+        raise TargetsError(f"{path}: no origin recorded; pass --targets FILE")
+    return origin
+
+
+def evaluate(folder: Path, targets: Path | None = None) -> tuple[list[dict], list[str]]:
+    """(rows, notes) for a run folder; raises TargetsError with a one-line message."""
+    from .outputs import IncompleteRunError, read_summary
+
+    folder = Path(folder)
+    try:
+        summary = read_summary(folder)
+    except IncompleteRunError as err:
+        raise TargetsError(str(err)) from None
+    except (OSError, ValueError) as err:
+        raise TargetsError(f"{folder}: cannot read summary.json ({err})") from None
+    notes = []
+    if targets is None:
+        origin = run_origin(folder)
+        targets = targets_path(origin)
+        if not targets.is_file():
+            raise TargetsError(f"no targets for origin {origin!r} ({targets} does not exist); pass --targets FILE")
+    for_origin, items = load_targets(targets)
+    if for_origin is not None:
+        try:
+            ran = run_origin(folder)
+        except TargetsError:
+            ran = None
+        if ran is not None and ran != for_origin:
+            notes.append(f"note: {targets} is for origin {for_origin!r}; this run's origin is {ran!r}")
+    return compare(summary, items), notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m sim.targets",
+                                 description="Compare a finished run's summary with calibration targets.")
+    ap.add_argument("run", type=Path, help="a run folder written by python -m sim")
+    ap.add_argument("--targets", type=Path, default=None,
+                    help="targets file (default: configs/targets/<origin>.yaml for the run's origin)")
+    ap.add_argument("--enforce", action="store_true", help="exit 1 if any target is missed")
+    args = ap.parse_args(argv)
+    try:
+        rows, notes = evaluate(args.run, args.targets)
+    except TargetsError as err:
+        lines = str(err).splitlines() or ["cannot compare"]
+        print(f"error: {lines[0]}", file=sys.stderr)
+        return 2
+    for note in notes:
+        print(note, file=sys.stderr)
+    print(f"run: {args.run}")
+    print(format_table(rows))
+    missed = [r["metric"] for r in rows if not r["within"]]
+    if args.enforce and missed:
+        print(f"error: {len(missed)} target(s) missed: {', '.join(missed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
