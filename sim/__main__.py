@@ -1,4 +1,4 @@
-from .app import main
+from .app import cli
 
 if __name__ == "__main__":
-    main()
+    cli()

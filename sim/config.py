@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +45,12 @@ def real() -> Any:
     return _f()
 
 
+# Upper bounds on counts and money: far beyond any real value, low enough that arrays sized
+# by them fit in memory and products of them stay finite.
+MAX_COUNT = 10_000_000   # slots, positions, applicants in the world pool (drawn every year)
+MAX_USD = 1e12           # any amount of money
+
+
 @dataclass
 class BetaDist:
     """A Beta(a, b) distribution for an attribute on [0, 1]."""
@@ -60,10 +67,10 @@ class BetaDist:
 class ElectiveHosts:
     """Host-institution side of international electives open to this origin's students."""
 
-    hic_slots: int = nonneg()
-    lmic_slots: int = nonneg()
-    cost_hic_usd: float = nonneg()
-    cost_lmic_usd: float = nonneg()
+    hic_slots: int = nonneg(MAX_COUNT)
+    lmic_slots: int = nonneg(MAX_COUNT)
+    cost_hic_usd: float = nonneg(MAX_USD)
+    cost_lmic_usd: float = nonneg(MAX_USD)
     english_threshold_hic: float = prob()
     english_threshold_lmic: float = prob()
     max_per_student: int = _f(1, 5)
@@ -86,7 +93,7 @@ class OriginConfig:
     family_ties_home: BetaDist = MISSING
     orientation_research_share: float = prob()
     orientation_policy_share: float = prob()
-    family_funds_usd: float = nonneg()
+    family_funds_usd: float = nonneg(MAX_USD)
     research_mentor_found: float = prob()
     time_barrier_share: float = prob()
     pay_barrier_share: float = prob()
@@ -106,13 +113,13 @@ class DestinationConfig:
     """The training market abroad: exams, a capacity-limited match, visas, programme length."""
 
     name: str = MISSING
-    img_positions: int = nonneg()
-    world_pool_applicants: int = nonneg()
+    img_positions: int = nonneg(MAX_COUNT)
+    world_pool_applicants: int = nonneg(MAX_COUNT)
     world_pool_score_mean: float = real()
     world_pool_score_sd: float = positive(100.0)
     exams_required: int = _f(1, 6)
     exam_pass_prob: float = prob()
-    exam_cost_usd: float = nonneg()
+    exam_cost_usd: float = nonneg(MAX_USD)
     j1_share: float = prob()
     waiver_prob: float = prob()
     visa_denial_prob: float = prob()
@@ -125,8 +132,8 @@ class PolicyConfig:
     """Levers a school, the home country or the destination can pull."""
 
     name: str = MISSING
-    scholarship_budget_usd: float = nonneg()
-    scholarship_amount_usd: float = positive()
+    scholarship_budget_usd: float = nonneg(MAX_USD)
+    scholarship_amount_usd: float = _f(1.0, MAX_USD)  # at least one dollar
     elective_slots_multiplier: float = nonneg(100.0)
     img_positions_multiplier: float = nonneg(100.0)
     home_return_requirement: bool = MISSING
@@ -186,7 +193,7 @@ class ElectiveParams:
     b_hic_english: float = real()
     research_type_base: float = prob()
     b_research_type_engaged: float = real()
-    afford_scale_usd: float = positive()
+    afford_scale_usd: float = _f(1.0, MAX_USD)  # at least one dollar
     host_priority_noise_sd: float = nonneg(100.0)
 
 
@@ -223,7 +230,7 @@ class AbroadParams:
     exam_b_english: float = real()
     exam_score_noise_sd: float = nonneg(100.0)
     exam_give_up_after_fail: float = prob()
-    exam_give_up_cost_scale_usd: float = positive()
+    exam_give_up_cost_scale_usd: float = _f(1.0, MAX_USD)  # at least one dollar
     max_prep_years: int = _f(1, 20)
 
 
@@ -333,9 +340,30 @@ class SimConfig:
     params: ParamsConfig = MISSING
 
 
-# Top-level size limit: people ever simulated. Beyond it a run would not fit the
-# memory budget of a laptop (about 2 KB a person with Mesa agent objects).
-MAX_PEOPLE = 20_000_000
+# Size limits, checked before a run starts. Memory was measured on Python 3.11 / numpy 2
+# (`/usr/bin/time -f %M python -m sim ...`): about 250 MB for the interpreter and libraries,
+# plus about 200 bytes a person (state arrays, event log, output tables) and 14 bytes a
+# person for each network tie (the tie table and the yearly peer-share products): 0.36 GB
+# at national scale over 35 years (376,000 people), 1.3 GB at ten times that.
+# Time: set-up about 2 s and the yearly steps about 1 s a million people over 35 years
+# (benchmarks/), so these limits with years <= 200 keep any run to minutes, not days.
+MAX_PEOPLE = 10_000_000          # people ever simulated (initial school plus every entrant)
+MAX_MEMORY_GB = 6.0              # estimated peak memory of one run
+BASE_MEMORY_BYTES = 250e6
+BYTES_PER_PERSON = 200
+BYTES_PER_PERSON_PER_TIE = 14
+
+
+def people_simulated(cfg: SimConfig) -> float:
+    """People a run creates: the initial school (all years but the first) plus one cohort a year."""
+    intake = round(cfg.scale * cfg.origin.intake_per_year)
+    return intake * (cfg.origin.school_years - 1 + cfg.years)
+
+
+def memory_estimate_bytes(cfg: SimConfig) -> float:
+    """Rough peak memory of a run (see the measurements above)."""
+    ties = cfg.params.network.peers + cfg.params.network.alumni
+    return BASE_MEMORY_BYTES + people_simulated(cfg) * (BYTES_PER_PERSON + BYTES_PER_PERSON_PER_TIE * ties)
 
 
 def _walk(obj: Any, prefix: str = ""):
@@ -348,89 +376,204 @@ def _walk(obj: Any, prefix: str = ""):
             yield name, f, value
 
 
-def _describe_range(meta: dict) -> str:
+def _num(x: float) -> str:
+    """A number as a person would write it: integers in full, others short."""
+    if isinstance(x, bool):
+        return str(x).lower()
+    if isinstance(x, int) or (isinstance(x, float) and x.is_integer() and abs(x) < 1e15):
+        return f"{int(x)}"
+    return f"{x:g}"
+
+
+def _show(value: Any) -> str:
+    """A user's value as written: quoted if it is text, ``3.0`` kept apart from ``3``."""
+    if value is None:
+        return "null"
+    if _is_bool(value):
+        return str(bool(value)).lower()
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        return repr(float(value)) if math.isfinite(value) else str(float(value))
+    return repr(value)
+
+
+_KINDS = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a name",
+          "list": "a list"}
+
+
+def _kind(f: dataclasses.Field) -> str:
+    t = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    return _KINDS.get(t, f"a group of settings ({t})")
+
+
+def _describe_range(meta: dict, kind: str = "a number") -> str:
     lo, hi = meta.get("lo"), meta.get("hi")
+    if lo is None and hi is None:
+        return f"{kind} (finite)"
     left = "(" if meta.get("lo_open") else "["
-    lo_s = "-inf" if lo is None else f"{lo:g}"
-    hi_s = "inf" if hi is None else f"{hi:g}"
-    return f"a number in {left}{lo_s}, {hi_s}]"
+    lo_s = "-inf" if lo is None else _num(lo)
+    hi_s = "inf" if hi is None else _num(hi)
+    return f"{kind} in {left}{lo_s}, {hi_s}]"
+
+
+def describe_field(f: dataclasses.Field) -> str:
+    """What a field allows, e.g. ``an integer in [1, 200]`` (used in error messages)."""
+    kind = _kind(f)
+    meta = f.metadata or {}
+    if meta.get("choices") is not None:
+        return f"one of {', '.join(map(str, meta['choices']))}"
+    if kind in ("an integer", "a number"):
+        return _describe_range(meta, kind)
+    return kind
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool) or type(value).__name__ == "bool_"  # numpy's, without importing it
+
+
+def _type_ok(f: dataclasses.Field, value: Any) -> bool:
+    t = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+    is_bool = _is_bool(value)
+    if t == "int":
+        return isinstance(value, numbers.Integral) and not is_bool
+    if t == "float":
+        return isinstance(value, numbers.Real) and not is_bool
+    if t == "bool":
+        return is_bool
+    if t == "str":
+        return isinstance(value, str)
+    if t == "list":
+        return isinstance(value, list)
+    return True
 
 
 def validate(cfg: SimConfig) -> list[str]:
-    """Every problem with ``cfg`` as one line naming the field, the value and what is allowed."""
+    """Every problem with ``cfg`` as one line naming the field, the value and what is allowed.
+
+    One problem gives one line: checks that combine fields (sums, sizes) are skipped when
+    one of their fields already has a problem of its own.
+    """
     errors: list[str] = []
+    bad: set[str] = set()
+
+    def err(name: str, line: str) -> None:
+        bad.add(name)
+        errors.append(line)
+
     for name, f, value in _walk(cfg):
         meta = f.metadata or {}
         if isinstance(value, str) and value == MISSING:
-            errors.append(f"{name}: no value set; every parameter must be given in configs/")
+            err(name, f"{name}: no value set; every parameter must be given in configs/")
+            continue
+        if not _type_ok(f, value):
+            err(name, f"{name}: {_show(value)} is not allowed; expected {describe_field(f)}")
             continue
         choices = meta.get("choices")
         if choices is not None:
             if value not in choices:
-                errors.append(f"{name}: {value!r} is not allowed; choose one of {', '.join(choices)}")
+                err(name, f"{name}: {value!r} is not allowed; choose one of {', '.join(choices)}")
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, str):
+            if not value.strip():
+                err(name, f"{name}: {value!r} is not allowed; expected a non-empty name")
+            continue
+        if _is_bool(value) or not isinstance(value, numbers.Real):
             continue
         lo, hi = meta.get("lo"), meta.get("hi")
         if not math.isfinite(value):
-            errors.append(f"{name}: {value} is not allowed; expected a finite number")
+            err(name, f"{name}: {value} is not allowed; expected {describe_field(f)}")
             continue
-        bad = (lo is not None and (value < lo or (meta.get("lo_open") and value == lo))) or (
+        out = (lo is not None and (value < lo or (meta.get("lo_open") and value == lo))) or (
             hi is not None and value > hi)
-        if bad:
-            errors.append(f"{name}: {value:g} is out of range; expected {_describe_range(meta)}")
-    errors.extend(_cross_checks(cfg))
+        if out:
+            err(name, f"{name}: {_num(value)} is out of range; expected {describe_field(f)}")
+    errors.extend(_cross_checks(cfg, bad))
     return errors
 
 
 def _list_of_numbers(name: str, values: Any, errors: list[str], lo: float | None = None,
-                     hi: float | None = None) -> bool:
+                     hi: float | None = None, integer: bool = False, distinct: bool = False) -> bool:
+    kind = "integers" if integer else "numbers"
     if not isinstance(values, list) or not values:
-        errors.append(f"{name}: {values!r} is not allowed; expected a non-empty list of numbers")
+        errors.append(f"{name}: {_show(values)} is not allowed; expected a non-empty list of {kind}")
         return False
+    rng = _describe_range({"lo": lo, "hi": hi}, "an integer" if integer else "a number")
     for v in values:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or (
-                lo is not None and v < lo) or (hi is not None and v > hi):
-            rng = _describe_range({"lo": lo, "hi": hi})
-            errors.append(f"{name}: element {v!r} is not allowed; expected {rng}")
+        if _is_bool(v) or not isinstance(v, numbers.Real) or not math.isfinite(v) or (
+                lo is not None and v < lo) or (hi is not None and v > hi) or (integer and v != int(v)):
+            errors.append(f"{name}: element {_show(v)} is not allowed; every element must be {rng}")
             return False
+    if distinct and len(set(values)) != len(values):
+        errors.append(f"{name}: {_show(values)} repeats an element; each may appear once")
+        return False
     return True
 
 
-def _cross_checks(cfg: SimConfig) -> list[str]:
+def _cross_checks(cfg: SimConfig, bad: set[str] | None = None) -> list[str]:
+    """Checks that involve more than one field, or the elements of a list."""
+    bad = bad or set()
     errors: list[str] = []
     o, d, p = cfg.origin, cfg.destination, cfg.params
-    if _list_of_numbers("origin.elective_years", o.elective_years, errors, 1, o.school_years):
-        pass
-    if o.orientation_research_share + o.orientation_policy_share > 1:
+    if not dataclasses.is_dataclass(o) or not dataclasses.is_dataclass(d) or not dataclasses.is_dataclass(p):
+        return errors  # whole groups missing: already reported
+
+    def ok(*names: str) -> bool:
+        return not any(n in bad for n in names)
+
+    school_ok = ok("origin.school_years")
+    if school_ok and ok("origin.elective_years"):
+        _list_of_numbers("origin.elective_years", o.elective_years, errors, 1, o.school_years, integer=True)
+    if ok("origin.orientation_research_share", "origin.orientation_policy_share") and (
+            o.orientation_research_share + o.orientation_policy_share > 1):
         errors.append(
             "origin.orientation_research_share + origin.orientation_policy_share: "
             f"{o.orientation_research_share + o.orientation_policy_share:g} exceeds 1; the shares must sum to at most 1")
-    if o.training_quality_initial > o.training_quality_max:
+    if ok("origin.training_quality_initial", "origin.training_quality_max") and (
+            o.training_quality_initial > o.training_quality_max):
         errors.append(f"origin.training_quality_initial: {o.training_quality_initial:g} exceeds "
                       f"origin.training_quality_max ({o.training_quality_max:g}); must be at most the maximum")
-    ok_years = _list_of_numbers("destination.training_years", d.training_years, errors, 1, 15)
-    ok_probs = _list_of_numbers("destination.training_years_probs", d.training_years_probs, errors, 0, 1)
+    ok_years = ok("destination.training_years") and _list_of_numbers(
+        "destination.training_years", d.training_years, errors, 1, 15, integer=True)
+    ok_probs = ok("destination.training_years_probs") and _list_of_numbers(
+        "destination.training_years_probs", d.training_years_probs, errors, 0, 1)
     if ok_years and ok_probs:
         if len(d.training_years) != len(d.training_years_probs):
             errors.append("destination.training_years_probs: length "
                           f"{len(d.training_years_probs)} differs from destination.training_years "
                           f"({len(d.training_years)}); give one share per duration")
         elif abs(sum(d.training_years_probs) - 1) > 1e-6:
-            errors.append(f"destination.training_years_probs: sums to {sum(d.training_years_probs):g}; "
-                          "the shares must sum to 1")
-    ok_start = _list_of_numbers("params.research.start_years", p.research.start_years, errors, 1, o.school_years)
-    ok_haz = _list_of_numbers("params.research.base_hazard", p.research.base_hazard, errors, 0, 1)
+            errors.append(f"destination.training_years_probs: {_show(d.training_years_probs)} sums to "
+                          f"{sum(d.training_years_probs):g}; the shares must sum to 1")
+    ok_start = school_ok and ok("params.research.start_years") and _list_of_numbers(
+        "params.research.start_years", p.research.start_years, errors, 1, o.school_years, integer=True,
+        distinct=True)
+    ok_haz = ok("params.research.base_hazard") and _list_of_numbers(
+        "params.research.base_hazard", p.research.base_hazard, errors, 0, 1)
     if ok_start and ok_haz and len(p.research.start_years) != len(p.research.base_hazard):
         errors.append("params.research.base_hazard: length "
                       f"{len(p.research.base_hazard)} differs from params.research.start_years "
                       f"({len(p.research.start_years)}); give one hazard per study year")
-    people = cfg.scale * o.intake_per_year * (cfg.years + o.school_years)
-    if math.isfinite(people) and people > MAX_PEOPLE:
-        errors.append(f"scale: {cfg.scale:g} would simulate about {people:,.0f} people with "
-                      f"origin.intake_per_year={o.intake_per_year} over years={cfg.years}; "
-                      f"the limit is {MAX_PEOPLE:,} people")
-    if math.isfinite(people) and round(cfg.scale * o.intake_per_year) < 1:
-        errors.append(f"scale: {cfg.scale:g} gives fewer than one entrant a year with "
-                      f"origin.intake_per_year={o.intake_per_year}; raise scale")
+    # size: people, memory (and so time), and at least one entrant a year
+    if ok("scale", "years", "origin.intake_per_year", "origin.school_years"):
+        intake = cfg.scale * o.intake_per_year
+        people = people_simulated(cfg)
+        if round(intake) < 1:
+            errors.append(f"scale: {_num(cfg.scale)} gives {intake:.2g} entrants a year with "
+                          f"origin.intake_per_year={o.intake_per_year} (rounded to 0: an empty population); "
+                          f"scale must be above {0.5 / o.intake_per_year:.2g}")
+        elif people > MAX_PEOPLE:
+            errors.append(f"scale: {_num(cfg.scale)} with years={cfg.years} and origin.intake_per_year="
+                          f"{o.intake_per_year} would simulate {people:,.0f} people; the limit is "
+                          f"{MAX_PEOPLE:,} people (sim.config.MAX_PEOPLE); lower scale or years")
+        elif ok("params.network.peers", "params.network.alumni"):
+            gb = memory_estimate_bytes(cfg) / 1e9
+            if gb > MAX_MEMORY_GB:
+                ties = p.network.peers + p.network.alumni
+                without_ties = (BASE_MEMORY_BYTES + people * BYTES_PER_PERSON) / 1e9
+                field_ = "scale" if without_ties > MAX_MEMORY_GB else "params.network.peers + params.network.alumni"
+                value = _num(cfg.scale) if field_ == "scale" else str(ties)
+                errors.append(f"{field_}: {value} would need about {gb:.1f} GB of memory ({people:,.0f} people "
+                              f"with {ties} network ties each); the limit is {MAX_MEMORY_GB:g} GB "
+                              "(sim.config.MAX_MEMORY_GB); lower the ties, scale or years")
     return errors
