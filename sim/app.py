@@ -41,9 +41,8 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, MissingMandatoryValue, OmegaConfBaseException
 
 from . import config as _config_module
-from . import metrics, outputs
+from . import outputs
 from .config import SimConfig, _show, describe_field, validate
-from .model import CareerModel
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 log = logging.getLogger("sim")
@@ -516,6 +515,9 @@ def cli(argv: list[str] | None = None) -> None:
 def run_experiment(sim_cfg: SimConfig, folder: Path, resolved_yaml: str, meta: dict) -> dict:
     """Run one simulation and write its folder; returns the summary."""
     folder = Path(folder)
+    from . import metrics  # imported here: checking a command line does not need Mesa
+    from .model import CareerModel
+
     outputs.start_run(folder)
     t0 = time.perf_counter()
     model = CareerModel(sim_cfg)
