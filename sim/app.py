@@ -520,6 +520,13 @@ def run_experiment(sim_cfg: SimConfig, folder: Path, resolved_yaml: str, meta: d
 
     outputs.start_run(folder)
     t0 = time.perf_counter()
+    sim_cfg, drawn = _parameter_values(sim_cfg, meta.get("params"))
+    outputs.write_json(folder / "parameters.json", {
+        "uncertainty": sim_cfg.params.uncertainty, "seed": sim_cfg.seed,
+        "note": ("values drawn from their priors for this run (every other parameter at its central value)"
+                 if drawn else "every parameter at its central value (see config.yaml)"),
+        "drawn": drawn,
+    })
     model = CareerModel(sim_cfg)
     t_setup = time.perf_counter() - t0
     every = max(1, sim_cfg.years // 7)
@@ -530,6 +537,7 @@ def run_experiment(sim_cfg: SimConfig, folder: Path, resolved_yaml: str, meta: d
                      time.perf_counter() - t0)
     t_run = time.perf_counter() - t0 - t_setup
     summary = metrics.summary(model)
+    summary["parameters_sampled"] = int(sim_cfg.params.uncertainty == "sampled")  # 1: see parameters.json
     ts = metrics.timeseries(model)
     ev = metrics.events(model)
     outputs.write_text(folder / "config.yaml", resolved_yaml)
@@ -553,6 +561,17 @@ def run_experiment(sim_cfg: SimConfig, folder: Path, resolved_yaml: str, meta: d
     outputs.finish_run(folder)
     log.info("wrote %s (%.1fs)", folder, time.perf_counter() - t0)
     return summary
+
+
+def _parameter_values(sim_cfg: SimConfig, params_option: str | None) -> tuple[SimConfig, dict]:
+    """Under ``params.uncertainty=sampled``, draw the parameters from their priors (from the seed)."""
+    if sim_cfg.params.uncertainty != "sampled":
+        return sim_cfg, {}
+    from . import provenance
+
+    kwargs = {"params": params_option} if params_option else {}
+    drawn = provenance.sample(sim_cfg, sim_cfg.seed, **kwargs)
+    return provenance.apply(sim_cfg, drawn), drawn
 
 
 def _discard_if_empty(folder: Path) -> None:
@@ -584,7 +603,8 @@ def main(cfg: DictConfig) -> dict:
             print(f"error: {line}", file=sys.stderr)
         _discard_if_empty(folder)
         sys.exit(2)
-    meta = {"experiment": hc.runtime.choices.get("experiment"), "overrides": list(hc.overrides.task)}
+    meta = {"experiment": hc.runtime.choices.get("experiment"), "params": hc.runtime.choices.get("params"),
+            "overrides": list(hc.overrides.task)}
     # a run that fails or is stopped (Ctrl-C, SIGTERM) removes what it wrote: no half folder
     # is left behind; only SIGKILL or a power cut can leave one, and without COMPLETE it is
     # not a result (sim.outputs refuses it; a rerun into the same folder replaces it)

@@ -314,6 +314,9 @@ class NetworkParams:
 
 @dataclass
 class ParamsConfig:
+    # central: every parameter at its central value; sampled: drawn from its prior
+    # (configs/provenance/) for each run from the run's seed
+    uncertainty: str = _f(choices=("central", "sampled"))
     reference: ReferencePerson = MISSING
     research: ResearchParams = MISSING
     elective: ElectiveParams = MISSING

@@ -28,7 +28,8 @@ from typing import Callable
 import pandas as pd
 
 COMPLETE = "COMPLETE"
-RUN_FILES = ("config.yaml", "run.json", "summary.json", "timeseries.parquet", "events.parquet", "stocks.png")
+RUN_FILES = ("config.yaml", "parameters.json", "run.json", "summary.json", "timeseries.parquet", "events.parquet",
+             "stocks.png")
 MANIFEST_FORMAT = "career-migration-sim run manifest v1"
 
 
