@@ -68,16 +68,16 @@ class Network:
             return
         holders = np.broadcast_to(np.arange(n, dtype=np.int32), (self.k, n)).ravel()
         targets = self.table[:, :n].ravel()
-        self._reverse = sparse.csr_matrix((np.ones(len(targets), np.int8), (targets, holders)), shape=(n, n))
+        self._reverse = sparse.csr_matrix((np.ones(len(targets), np.int32), (targets, holders)), shape=(n, n))
         self._reverse.sum_duplicates()
 
     def mark(self, name: str, ids: np.ndarray) -> None:
         """``ids`` now have property ``name`` (for the first time): count them in their holders' ties."""
         if self._reverse is None or len(ids) == 0:
             return
-        counts = self._counts.setdefault(name, np.zeros(self._reverse.shape[0], np.int16))
+        counts = self._counts.setdefault(name, np.zeros(self._reverse.shape[0], np.int32))
         rows = self._reverse[ids]
-        np.add.at(counts, rows.indices, rows.data.astype(np.int16))
+        np.add.at(counts, rows.indices, rows.data)
 
     def counted_share(self, name: str, ids: np.ndarray) -> np.ndarray:
         """Share of each id's ties marked with ``name`` so far."""
@@ -102,4 +102,4 @@ class Network:
         if self.k == 0 or len(ids) == 0:
             return np.zeros(len(ids))
         hits = indicator.view(np.uint8)[self.table[:, ids]]
-        return hits.sum(axis=0, dtype=np.int16) * (1.0 / self.k)
+        return hits.sum(axis=0, dtype=np.int32) * (1.0 / self.k)

@@ -46,3 +46,13 @@ def test_counter_based_uniforms_depend_only_on_id_year_and_stream():
     assert not np.array_equal(u, s.uniform("y", 3, ids))
     assert not np.array_equal(u, s.uniform("x", 4, ids))
     assert 0.45 < u.mean() < 0.55 and u.min() >= 0 and u.max() < 1
+
+
+def test_peer_counts_do_not_overflow_with_many_ties():
+    # a person can be the tie of more than 127 others (tiny cohorts, many ties)
+    model = run("scale=0.0002", "years=12", "params.network.peers=150", "params.network.alumni=150")[0]
+    pop, net = model.pop, model.network
+    ids = np.arange(pop.n)
+    shares = net.counted_share("elective", ids)
+    assert shares.min() >= 0 and shares.max() <= 1
+    np.testing.assert_allclose(shares, net.share(ids, pop.n_electives[: pop.n] > 0))
