@@ -13,7 +13,7 @@ import dataclasses
 import math
 import numbers
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 # The literal OmegaConf uses for "mandatory, not set"; kept local so the core does not
 # import the configuration library.
@@ -77,6 +77,21 @@ class ElectiveHosts:
 
 
 @dataclass
+class SectionConfig:
+    """A second section of the origin's schools whose students differ (POP2024: the
+    international section, taught in English, beside the domestic one)."""
+
+    name: str = MISSING
+    share: float = prob()
+    motivation: BetaDist = MISSING
+    english: BetaDist = MISSING
+    family_ties_home: BetaDist = MISSING
+    research_mentor_found: float = prob()
+    time_barrier_share: float = prob()
+    pay_barrier_share: float = prob()
+
+
+@dataclass
 class OriginConfig:
     """The home country and its medical schools."""
 
@@ -106,6 +121,8 @@ class OriginConfig:
     knowledge_absorption: float = prob()
     emigration_culture: float = nonneg(10.0)
     electives: ElectiveHosts = MISSING
+    main_section: str = _f(default="domestic")
+    second_section: Optional[SectionConfig] = None
 
 
 @dataclass
@@ -373,6 +390,8 @@ def _walk(obj: Any, prefix: str = ""):
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
         name = f"{prefix}{f.name}"
+        if value is None and f.default is None:
+            continue  # an optional block that is not used
         if dataclasses.is_dataclass(value):
             yield from _walk(value, name + ".")
         else:

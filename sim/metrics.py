@@ -85,6 +85,7 @@ def _group_metrics(model: CareerModel, grads: np.ndarray) -> dict:
         "applicant_share": _share(pop.pathway_year[grads] != NONE, len(grads)),
         "return_share_10y": _share(back10, eligible10),
         "research_engagement_share": _share(pop.research[grads], len(grads)),
+        "publication_share": _share(pop.publication[grads], len(grads)),
     }
 
 
@@ -165,4 +166,9 @@ def summary(model: CareerModel) -> dict:
                           for code, name in enumerate(ELECTIVE_TYPES)},
         "sex": {"female": _group_metrics(model, grads[female]), "male": _group_metrics(model, grads[~female])},
     }
+    o = model.cfg.origin
+    if o.second_section is not None:
+        sec = pop.section[grads]
+        out["by_group"]["section"] = {o.main_section: _group_metrics(model, grads[sec == 0]),
+                                      o.second_section.name: _group_metrics(model, grads[sec == 1])}
     return out

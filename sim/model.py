@@ -119,10 +119,38 @@ class CareerModel(mesa.Model):
                                         np.where(u < o.orientation_research_share + o.orientation_policy_share, 2, 0))
         pop.time_barrier[ids] = rng.random(n) < o.time_barrier_share
         pop.pay_barrier[ids] = rng.random(n) < o.pay_barrier_share
+        if o.second_section is not None:
+            self._draw_second_section(ids, cohort)
         self.network.add_cohort(cohort, ids, self.streams.generator("network", cohort))
         if student_year > 1:
             self._research_history(ids, cohort, student_year)
         self._schedule_exits(ids, cohort)
+
+    def _draw_second_section(self, ids: np.ndarray, cohort: int) -> None:
+        """Students of the second section (POP2024) get that section's traits and barriers."""
+        sec, pop = self.cfg.origin.second_section, self.pop
+        rng = self.streams.generator("section", cohort)
+        n = len(ids)
+        inside = rng.random(n) < sec.share
+        draws = {
+            "motivation": rng.beta(sec.motivation.a, sec.motivation.b, n),
+            "english": rng.beta(sec.english.a, sec.english.b, n),
+            "family_home": rng.beta(sec.family_ties_home.a, sec.family_ties_home.b, n),
+            "time_barrier": rng.random(n) < sec.time_barrier_share,
+            "pay_barrier": rng.random(n) < sec.pay_barrier_share,
+        }
+        who = ids[inside]
+        pop.section[who] = 1
+        for name, values in draws.items():
+            getattr(pop, name)[who] = values[inside]
+
+    def _mentor_found(self, ids: np.ndarray) -> np.ndarray | float:
+        """Chance of finding a research mentor: the section's base plus what returnees add."""
+        sec = self.cfg.origin.second_section
+        if sec is None:
+            return self.mentor_found
+        extra = self.mentor_found - self.cfg.origin.research_mentor_found
+        return np.where(self.pop.section[ids] == 1, min(1.0, sec.research_mentor_found + extra), self.mentor_found)
 
     def _admit(self, cohort: int, log: bool = True) -> np.ndarray:
         """The drawn cohort enters medical school."""
@@ -148,7 +176,7 @@ class CareerModel(mesa.Model):
             prob = d.research_interest_prob(p, self.cfg.params.reference, np.full(len(cand), past), pop.motivation[cand],
                                             pop.time_barrier[cand], pop.pay_barrier[cand], pop.orientation[cand] == 1)
             seeks = self.streams.uniform("research", year, cand) < prob
-            found = self.streams.uniform("research", year, cand, 1) < self.mentor_found
+            found = self.streams.uniform("research", year, cand, 1) < self._mentor_found(cand)
             who = cand[seeks & found]
             pop.research[who] = True
             pop.research_year[who] = year
@@ -278,7 +306,7 @@ class CareerModel(mesa.Model):
         prob = d.research_interest_prob(p, self.cfg.params.reference, pop.student_year[ids], pop.motivation[ids], pop.time_barrier[ids],
                                         pop.pay_barrier[ids], pop.orientation[ids] == 1)
         seeks = self._u("research", ids) < prob
-        found = self._u("research", ids, 1) < self.mentor_found
+        found = self._u("research", ids, 1) < self._mentor_found(ids)
         who = ids[seeks & found]
         pop.research[who] = True
         pop.research_year[who] = self.year

@@ -44,6 +44,7 @@ FIELDS: dict[str, tuple[type, object]] = {
     "student_year": (np.int8, 0),
     "entry_age": (np.float32, 0.0),
     "female": (np.bool_, False),
+    "section": (np.int8, 0),
     # traits drawn at entry
     "motivation": (np.float32, 0.0),
     "english": (np.float32, 0.0),

@@ -558,10 +558,13 @@ def _section(group: str, cfg_node: Any, name: str) -> tuple[str, str]:
     head = name.split(".")[0]
     sub = getattr(cfg_node, head, None)
     if "." in name and dataclasses.is_dataclass(sub) and not isinstance(sub, BetaDist):
-        doc = (type(sub).__doc__ or "").strip().splitlines()[0]
-        return head, doc
-    doc = (type(cfg_node).__doc__ or "").strip().splitlines()[0]
-    return "", doc
+        return head, _first_paragraph(type(sub).__doc__)
+    return "", _first_paragraph(type(cfg_node).__doc__)
+
+
+def _first_paragraph(doc: str | None) -> str:
+    """The docstring's first paragraph on one line (it may wrap over several)."""
+    return " ".join((doc or "").strip().split("\n\n")[0].split())
 
 
 def _rows(directory: Path | None = None) -> list[dict]:
