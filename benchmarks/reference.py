@@ -467,7 +467,7 @@ class ReferenceModel(mesa.Model):
     """The per-agent reference: same config, same phases, scalar per-agent decisions."""
 
     def __init__(self, config, seed: int | None = None):
-        super().__init__(seed=int(config.seed if seed is None else seed))
+        super().__init__(rng=int(config.seed if seed is None else seed))
         self.cfg = config
         o, dest = config.origin, config.destination
         self.year = 0
