@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from sim.outputs import read_summary
+from test_contract import GROUPS, SHARES  # the output contract's metric lists
 
 ROOT = Path(__file__).resolve().parent.parent
 ORIGINS = sorted(p.stem for p in (ROOT / "configs" / "origin").glob("*.yaml"))
@@ -21,15 +22,7 @@ ORIGINS = sorted(p.stem for p in (ROOT / "configs" / "origin").glob("*.yaml"))
 MIN_ENTRANTS = 300
 SCALES = {"romania": 1.0, "japan": 0.05, "lmic": 0.1}
 
-SHARES = ["elective_rate_annual", "elective_share_cohort", "elective_share_hic", "elective_share_research",
-          "research_engagement_share", "publication_share", "applicant_share", "went_abroad_share", "match_rate",
-          "first_attempt_match_share", "eventual_match_share", "return_share_5y", "return_share_10y",
-          "returnee_share_public", "returnee_share_private", "returnee_share_academic",
-          "knowledge_transfer_index", "home_training_quality_start", "home_training_quality_end",
-          "abroad_share_end"]
 COUNTS = ["graduates_total", "entrants_total", "departures_total", "returns_total"]
-GROUPS = {"elective": ("yes", "no"), "elective_destination": ("hic", "lmic"),
-          "elective_type": ("clinical", "research"), "sex": ("female", "male")}
 GROUP_KEYS = ("graduates_total", "went_abroad_share", "return_share_10y", "research_engagement_share",
               "publication_share", "elective_share_cohort", "applicant_share")
 
