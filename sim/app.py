@@ -285,13 +285,13 @@ class _Raw:
         return _raw_value(self)
 
 
-def _culprit(exc: BaseException, todo: list[str], parsed: list[Any]) -> int | None:
-    """Which override (index into ``todo``) Hydra's error is about, when its message says so."""
+def _culprit(exc: BaseException, pending: list[str], parsed: list[Any]) -> int | None:
+    """Which override (index into ``pending``) Hydra's error is about, when its message says so."""
     text = str(exc)
     first = text.strip().splitlines()[0] if text.strip() else ""
 
     def last(pred) -> int | None:
-        for i in range(len(todo) - 1, -1, -1):
+        for i in range(len(pending) - 1, -1, -1):
             try:
                 if pred(parsed[i]):
                     return i
@@ -303,8 +303,8 @@ def _culprit(exc: BaseException, todo: list[str], parsed: list[Any]) -> int | No
         return last(lambda p: p.key_or_group == group and _raw_value(p) == name)
 
     m = re.match(r"(?:Error merging override|Ambiguous value for argument) '?(.+?)'?$", first)
-    if m and m.group(1) in todo:
-        return len(todo) - 1 - todo[::-1].index(m.group(1))
+    if m and m.group(1) in pending:
+        return len(pending) - 1 - pending[::-1].index(m.group(1))
     m = re.match(r"Could not (?:override|append to config|delete from config)\b.*?'([^']+)'", first)
     if m:
         return last(lambda p: p.key_or_group == m.group(1))
@@ -353,11 +353,11 @@ def _compose_job(overrides: list[str], config_name: str, known_bad: dict[str, st
             folders[kind] = OmegaConf.to_container(hydra_node[kind], resolve=False).get("dir")
         return cfg
 
-    todo, parsed = [], []
+    pending, parsed = [], []
     for ov in overrides:
         p = parse(ov) if ov not in known_bad else None
         if p is not None:
-            todo.append(ov)
+            pending.append(ov)
             parsed.append(p)
 
     def lines(extra: list[str] = ()) -> list[str]:
@@ -366,21 +366,21 @@ def _compose_job(overrides: list[str], config_name: str, known_bad: dict[str, st
 
     while True:
         try:
-            return compose_(todo), lines()
+            return compose_(pending), lines()
         except Exception as exc:  # noqa: BLE001 - every composition problem becomes a line
-            i = _culprit(exc, todo, parsed)
+            i = _culprit(exc, pending, parsed)
             if i is None:
                 failure = exc
                 break
-            known_bad[todo[i]] = _explain(exc, parsed[i], loader)
-            del todo[i], parsed[i]
+            known_bad[pending[i]] = _explain(exc, parsed[i], loader)
+            del pending[i], parsed[i]
     try:
         compose_([])
     except Exception as exc:  # noqa: BLE001 - the configs themselves are broken
         return None, lines([_explain(exc, None, loader)])
     accepted: list[str] = []
     found = False
-    for ov, p in zip(todo, parsed):
+    for ov, p in zip(pending, parsed):
         try:
             compose_(accepted + [ov])
             accepted.append(ov)
