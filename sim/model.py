@@ -300,7 +300,7 @@ class CareerModel(mesa.Model):
 
     # 1. research engagement (POP2024) ------------------------------------------------------
     def research_engagement(self) -> None:
-        pop, p, o = self.pop, self.cfg.params.research, self.cfg.origin
+        pop, p = self.pop, self.cfg.params.research
         ids = self._students()
         ids = ids[~pop.research[ids]]
         prob = d.research_interest_prob(p, self.cfg.params.reference, pop.student_year[ids], pop.motivation[ids], pop.time_barrier[ids],
