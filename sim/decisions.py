@@ -30,9 +30,9 @@ def research_interest_prob(p: ResearchParams, ref: ReferencePerson, student_year
     failing to find a mentor at the reference rate; dividing by that rate gives
     the hazard of seeking one. Motivation pushes; lack of time and no pay hold back.
     """
-    hazard = np.zeros(len(student_year))
-    for year, h in zip(p.start_years, p.base_hazard):
-        hazard[student_year == year] = h
+    by_year = np.zeros(max(p.start_years) + 2)
+    by_year[np.asarray(p.start_years)] = p.base_hazard
+    hazard = by_year[np.minimum(student_year, len(by_year) - 1)]
     seek = np.minimum(hazard / ref.mentor_found, 0.999)
     x = (_logit(seek)
          + p.b_motivation * (motivation - ref.motivation)

@@ -217,8 +217,11 @@ class CareerModel(mesa.Model):
         end = self._cohort_start[last + 1] if last + 1 <= hi_c else self.pop.drawn
         return np.arange(start, min(end, self.pop.n))
 
-    def _students(self) -> np.ndarray:
-        ids = self._since_cohort(self.year - self.cfg.origin.school_years + 1)
+    def _students(self, first_year: int = 1, last_year: int | None = None) -> np.ndarray:
+        """Ids of students now in study years ``first_year`` .. ``last_year`` (default: all)."""
+        last_year = self.cfg.origin.school_years if last_year is None else last_year
+        # in year t, study year k holds the cohort that entered in t - k + 1
+        ids = self._cohort_range(self.year - last_year + 1, self.year - first_year + 1)
         return ids[self.pop.stage[ids] == STUDENT]
 
     def _mobile_in(self, stage: int) -> np.ndarray:
@@ -301,7 +304,7 @@ class CareerModel(mesa.Model):
     # 1. research engagement (POP2024) ------------------------------------------------------
     def research_engagement(self) -> None:
         pop, p = self.pop, self.cfg.params.research
-        ids = self._students()
+        ids = self._students(min(p.start_years), max(p.start_years))  # only study years with projects
         ids = ids[~pop.research[ids]]
         prob = d.research_interest_prob(p, self.cfg.params.reference, pop.student_year[ids], pop.motivation[ids], pop.time_barrier[ids],
                                         pop.pay_barrier[ids], pop.orientation[ids] == 1)
@@ -316,8 +319,8 @@ class CareerModel(mesa.Model):
     def electives(self) -> None:
         pop, cfg = self.pop, self.cfg
         o, p, hosts, pol = cfg.origin, cfg.params.elective, cfg.origin.electives, cfg.policy
-        students = self._students()
-        self._flow["students_enrolled"] += len(students)
+        self._flow["students_enrolled"] += int(self.stocks[STUDENT])
+        students = self._students(min(o.elective_years), max(o.elective_years))
         in_years = np.isin(pop.student_year[students], np.asarray(o.elective_years))
         ids = students[in_years & (pop.n_electives[students] < hosts.max_per_student)]
         if len(ids) == 0:
