@@ -76,8 +76,14 @@ class Network:
         if self._reverse is None or len(ids) == 0:
             return
         counts = self._counts.setdefault(name, np.zeros(self._reverse.shape[0], np.int32))
-        rows = self._reverse[ids]
-        np.add.at(counts, rows.indices, rows.data)
+        rev = self._reverse
+        starts, ends = rev.indptr[ids], rev.indptr[np.asarray(ids) + 1]
+        lens = ends - starts
+        if lens.sum() == 0:
+            return
+        # positions of the listed rows' entries, gathered without slicing the sparse matrix
+        pos = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(lens.sum())
+        np.add.at(counts, rev.indices[pos], rev.data[pos])
 
     def counted_share(self, name: str, ids: np.ndarray) -> np.ndarray:
         """Share of each id's ties marked with ``name`` so far."""
