@@ -37,16 +37,11 @@ from statistics import NormalDist
 import mesa
 import pandas as pd
 
+from sim.model import FLOWS  # the same flow names as the model's records
 from sim.population import (EXITED, HOME_PRACTICE, HOME_TRAINING, NONE, PRACTISING_ABROAD, PREPARING,
                             RETURNED, RETURNED_ACADEMIC, RETURNED_PRIVATE, RETURNED_PUBLIC, SECTORS, STAGES,
                             STUDENT, TRAINING_ABROAD)
 
-FLOWS = (
-    "entrants", "graduates", "students_enrolled", "elective_applications", "electives_accepted",
-    "electives_started", "electives_hic", "electives_research", "scholarships", "research_started",
-    "pathway_starts", "exams_passed", "applications", "matches", "visa_denied", "departures", "returns",
-    "forced_returns", "gave_up", "exits",
-)
 # the order of the year, as in CareerModel.step
 PHASES = ("exits", "entry", "research", "electives", "graduation", "home_training_progress",
           "pathway_start", "exams", "match", "training_abroad", "return_decision", "sector_drift",

@@ -202,12 +202,6 @@ class CareerModel(mesa.Model):
         self.pop.stage[ids] = to_stage
         self.pop.stage_since[ids] = self.year
 
-    def _since_cohort(self, cohort: int) -> np.ndarray:
-        """Ids of everyone who entered with ``cohort`` or later (ids are contiguous by cohort)."""
-        first = min(self._cohort_start)
-        start = self._cohort_start.get(max(cohort, first), self.pop.n)
-        return np.arange(start, self.pop.n)
-
     def _cohort_range(self, first: int, last: int) -> np.ndarray:
         """Ids of everyone who entered in cohorts ``first`` .. ``last`` (inclusive) and has entered."""
         lo_c, hi_c = min(self._cohort_start), max(self._cohort_start)
@@ -393,7 +387,8 @@ class CareerModel(mesa.Model):
 
     def home_training_progress(self) -> None:
         pop, o = self.pop, self.cfg.origin
-        ids = self._since_cohort(self.year - o.school_years - o.home_training_years)
+        # graduates of the last home_training_years (+1) years; the year's graduates included
+        ids = self._cohort_range(self.year - o.school_years - o.home_training_years, self.year - o.school_years + 1)
         ids = ids[pop.stage[ids] == HOME_TRAINING]
         self._move(ids[pop.home_training_end[ids] <= self.year], HOME_PRACTICE, "home_training_completed")
 

@@ -132,13 +132,5 @@ class Population:
             setattr(self, name, new)
         self.capacity = capacity
 
-    def ids_in(self, *stages: int) -> np.ndarray:
-        """Ids of people currently in any of ``stages``."""
-        st = self.stage[: self.n]
-        mask = st == stages[0]
-        for s in stages[1:]:
-            mask |= st == s
-        return np.flatnonzero(mask)
-
     def nbytes(self) -> int:
         return sum(getattr(self, name).nbytes for name in FIELDS)
