@@ -13,6 +13,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from . import decisions as d
+from . import kernels as k
 from .agents import Person
 from .config import SimConfig, validate
 from .events import CAUSE, ENTRY_FROM, EventLog
@@ -77,6 +78,15 @@ class CareerModel(mesa.Model):
         self.env_records = np.zeros((config.years, len(ENV)), dtype=np.float64)
         self._flow = dict.fromkeys(FLOWS, 0)
         self.quality_start = self.quality
+        # coefficients as compiled code reads them, and per-study-year lookups
+        par = config.params
+        self._coef = {name: k.coefficients(getattr(par, name)) for name in
+                      ("research", "elective", "elective_effects", "abroad", "match", "returning", "sector")}
+        self._ref = k.coefficients(par.reference)
+        self._hazard_by_study_year = np.zeros(o.school_years + 1)
+        self._hazard_by_study_year[np.asarray(par.research.start_years, dtype=int)] = par.research.base_hazard
+        self._elective_study_year = np.zeros(o.school_years + 1, dtype=bool)
+        self._elective_study_year[np.asarray(o.elective_years, dtype=int)] = True
         # bookkeeping that keeps the yearly step off full-population scans
         self.stocks = np.zeros(len(STAGES), dtype=np.int64)  # current stock by stage
         self._cohort_start: dict[int, int] = {}               # entry cohort -> first id (ids are contiguous)
@@ -85,9 +95,12 @@ class CareerModel(mesa.Model):
         # Everyone the run will ever hold is drawn at set-up, cohort by cohort (attributes,
         # network ties, exit schedule), so that entry in the yearly step only admits them.
         # First a full medical school at the start: student years 2..N (year 1 enters in step 1).
-        for k in range(o.school_years, 1, -1):
-            self._draw_cohort(cohort=2 - k, student_year=k)
-            self._admit(cohort=2 - k, log=False)
+        for sy in range(o.school_years, 1, -1):
+            self._draw_cohort(cohort=2 - sy, student_year=sy)
+            self._admit(cohort=2 - sy, log=False)
+        # their research engagement in the years before the start
+        for year in range(2 - o.school_years, 1):
+            self._research(year)
         for cohort in range(1, config.years + 1):
             self._draw_cohort(cohort=cohort, student_year=1)
         self.network.finalize(self.pop.drawn)
@@ -122,8 +135,6 @@ class CareerModel(mesa.Model):
         if o.second_section is not None:
             self._draw_second_section(ids, cohort)
         self.network.add_cohort(cohort, ids, self.streams.generator("network", cohort))
-        if student_year > 1:
-            self._research_history(ids, cohort, student_year)
         self._schedule_exits(ids, cohort)
 
     def _draw_second_section(self, ids: np.ndarray, cohort: int) -> None:
@@ -144,14 +155,6 @@ class CareerModel(mesa.Model):
         for name, values in draws.items():
             getattr(pop, name)[who] = values[inside]
 
-    def _mentor_found(self, ids: np.ndarray) -> np.ndarray | float:
-        """Chance of finding a research mentor: the section's base plus what returnees add."""
-        sec = self.cfg.origin.second_section
-        if sec is None:
-            return self.mentor_found
-        extra = self.mentor_found - self.cfg.origin.research_mentor_found
-        return np.where(self.pop.section[ids] == 1, min(1.0, sec.research_mentor_found + extra), self.mentor_found)
-
     def _admit(self, cohort: int, log: bool = True) -> np.ndarray:
         """The drawn cohort enters medical school."""
         pop, n = self.pop, self.intake
@@ -167,20 +170,6 @@ class CareerModel(mesa.Model):
             self._flow["entrants"] += n
         return ids
 
-    def _research_history(self, ids: np.ndarray, cohort: int, student_year: int) -> None:
-        """Students already in school at the start get the research engagement of their past years."""
-        pop, p = self.pop, self.cfg.params.research
-        for past in range(1, student_year):
-            year = cohort + past - 1  # a year before the simulation starts (<= 0)
-            cand = ids[~pop.research[ids]]
-            prob = d.research_interest_prob(p, self.cfg.params.reference, np.full(len(cand), past), pop.motivation[cand],
-                                            pop.time_barrier[cand], pop.pay_barrier[cand], pop.orientation[cand] == 1)
-            seeks = self.streams.uniform("research", year, cand) < prob
-            found = self.streams.uniform("research", year, cand, 1) < self._mentor_found(cand)
-            who = cand[seeks & found]
-            pop.research[who] = True
-            pop.research_year[who] = year
-
     def person(self, pid: int) -> Person:
         """The Mesa agent for array position ``pid`` (created on first use if not materialised)."""
         agent = self._views.get(pid)
@@ -195,32 +184,24 @@ class CareerModel(mesa.Model):
     def _move(self, ids: np.ndarray, to_stage: int, cause: str) -> None:
         if len(ids) == 0:
             return
-        from_stage = self.pop.stage[ids]
+        from_stage = k.move(ids, self.pop.stage, self.pop.stage_since, to_stage, self.year, self.stocks)
         self.events.log(self.year, ids, from_stage, to_stage, cause)
-        self.stocks -= np.bincount(from_stage, minlength=len(STAGES))
-        self.stocks[to_stage] += len(ids)
-        self.pop.stage[ids] = to_stage
-        self.pop.stage_since[ids] = self.year
 
-    def _cohort_range(self, first: int, last: int) -> np.ndarray:
-        """Ids of everyone who entered in cohorts ``first`` .. ``last`` (inclusive) and has entered."""
+    def _cohort_bounds(self, first: int, last: int) -> tuple[int, int]:
+        """Ids ``lo .. hi-1`` of everyone who entered in cohorts ``first`` .. ``last`` (inclusive) and has entered."""
         lo_c, hi_c = min(self._cohort_start), max(self._cohort_start)
         if last < lo_c or first > hi_c or last < first:
-            return np.arange(0)
+            return 0, 0
         start = self._cohort_start[max(first, lo_c)]
         end = self._cohort_start[last + 1] if last + 1 <= hi_c else self.pop.drawn
-        return np.arange(start, min(end, self.pop.n))
+        return start, max(start, min(end, self.pop.n))
 
-    def _students(self, first_year: int = 1, last_year: int | None = None) -> np.ndarray:
-        """Ids of students now in study years ``first_year`` .. ``last_year`` (default: all)."""
-        last_year = self.cfg.origin.school_years if last_year is None else last_year
-        # in year t, study year k holds the cohort that entered in t - k + 1
-        ids = self._cohort_range(self.year - last_year + 1, self.year - first_year + 1)
-        return ids[self.pop.stage[ids] == STUDENT]
+    def _cohort_range(self, first: int, last: int) -> np.ndarray:
+        return np.arange(*self._cohort_bounds(first, last))
 
     def _mobile_in(self, stage: int) -> np.ndarray:
         """Ids now in ``stage`` among those who ever started the pathway abroad."""
-        return self._mobile[self.pop.stage[self._mobile] == stage]
+        return k.in_stage(self._mobile, self.pop.stage, stage)
 
     def _u(self, stream: str, ids: np.ndarray, draw: int = 0) -> np.ndarray:
         return self.streams.uniform(stream, self.year, ids, draw)
@@ -296,43 +277,44 @@ class CareerModel(mesa.Model):
         self._flow["exits"] += len(ids)
 
     # 1. research engagement (POP2024) ------------------------------------------------------
+    def _research(self, year: int) -> int:
+        """Students not yet engaged seek a project in ``year`` and may find a mentor."""
+        pop, o = self.pop, self.cfg.origin
+        sec = o.second_section
+        # chance of finding a mentor by section: the section's base plus what returnees add
+        extra = self.mentor_found - o.research_mentor_found
+        mentor = np.array([self.mentor_found, min(1.0, sec.research_mentor_found + extra) if sec else 0.0])
+        lo, hi = self._cohort_bounds(year - o.school_years + 1, year)  # cohorts now in school
+        return k.research_engagement(
+            lo, hi, year, pop.stage, pop.cohort,
+            pop.research, pop.research_year, pop.motivation, pop.time_barrier, pop.pay_barrier, pop.orientation,
+            pop.section, self._hazard_by_study_year, mentor, self.streams.key("research", year),
+            self.streams.key("research", year, 1), self._coef["research"], self._ref)
+
     def research_engagement(self) -> None:
-        pop, p = self.pop, self.cfg.params.research
-        ids = self._students(min(p.start_years), max(p.start_years))  # only study years with projects
-        ids = ids[~pop.research[ids]]
-        prob = d.research_interest_prob(p, self.cfg.params.reference, pop.student_year[ids], pop.motivation[ids], pop.time_barrier[ids],
-                                        pop.pay_barrier[ids], pop.orientation[ids] == 1)
-        seeks = self._u("research", ids) < prob
-        found = self._u("research", ids, 1) < self._mentor_found(ids)
-        who = ids[seeks & found]
-        pop.research[who] = True
-        pop.research_year[who] = self.year
-        self._flow["research_started"] += len(who)
+        self._flow["research_started"] += self._research(self.year)
 
     # 2-3. international electives (SON2021, ELECTIVES) -----------------------------------
     def electives(self) -> None:
-        pop, cfg = self.pop, self.cfg
-        o, p, hosts, pol = cfg.origin, cfg.params.elective, cfg.origin.electives, cfg.policy
+        pop, cfg, key = self.pop, self.cfg, self.streams.key
+        o, hosts, pol = cfg.origin, cfg.origin.electives, cfg.policy
+        p, ref, year = self._coef["elective"], self._ref, self.year
         self._flow["students_enrolled"] += int(self.stocks[STUDENT])
-        students = self._students(min(o.elective_years), max(o.elective_years))
-        in_years = np.isin(pop.student_year[students], np.asarray(o.elective_years))
-        ids = students[in_years & (pop.n_electives[students] < hosts.max_per_student)]
-        if len(ids) == 0:
-            return
-        peer = self.network.counted_share("elective", ids)  # peers and alumni who took an elective
-        prob = d.elective_apply_prob(p, cfg.params.reference, pop.motivation[ids], pop.english[ids], pop.standing[ids],
-                                     pop.resources[ids], pop.family_home[ids], peer)
-        applies = self._u("elective", ids) < prob
-        app = ids[applies]
+        lo, hi = self._cohort_bounds(year - max(o.elective_years) + 1, year - min(o.elective_years) + 1)
+        peers, inv_ties = self.network.counts("elective")  # peers and alumni who took an elective
+        app = k.elective_applicants(lo, hi, year, pop.stage, pop.cohort, pop.n_electives,
+                                    hosts.max_per_student, self._elective_study_year, pop.motivation, pop.english,
+                                    pop.standing, pop.resources, pop.family_home, peers, inv_ties,
+                                    key("elective", year), p, ref)
         self._flow["elective_applications"] += len(app)
         if len(app) == 0:
             return
-        wants_hic = self._u("elective", app, 1) < d.elective_prefers_hic_prob(p, cfg.params.reference, pop.english[app])
-        research_type = self._u("elective", app, 2) < d.elective_research_prob(p, pop.research[app])
-        threshold = np.where(wants_hic, hosts.english_threshold_hic, hosts.english_threshold_lmic)
-        eligible = pop.english[app] >= threshold
-        priority = pop.standing[app] + pop.english[app] + p.host_priority_noise_sd * self.streams.normal(
-            "elective", self.year, app, 3)
+        wants_hic, research_type = k.elective_choices(app, pop.english, pop.research, key("elective", year, 1),
+                                                      key("elective", year, 2), p, ref)
+        english = pop.english[app]
+        eligible = english >= np.where(wants_hic, hosts.english_threshold_hic, hosts.english_threshold_lmic)
+        priority = pop.standing[app] + english + cfg.params.elective.host_priority_noise_sd * self.streams.normal(
+            "elective", year, app, 3)
         accepted = np.zeros(len(app), dtype=bool)
         for is_hic, slots in ((True, hosts.hic_slots), (False, hosts.lmic_slots)):
             n_slots = int(round(slots * cfg.scale * pol.elective_slots_multiplier))
@@ -344,7 +326,7 @@ class CareerModel(mesa.Model):
         award = d.award_scholarships(pop.standing[app[acc]], n_awards)
         cost = np.where(wants_hic[acc], hosts.cost_hic_usd, hosts.cost_lmic_usd)
         funds = pop.resources[app[acc]] * o.family_funds_usd + award * pol.scholarship_amount_usd
-        takes = self._u("elective", app[acc], 4) < d.afford_prob(p, funds, cost)
+        takes = k.elective_uptake(app[acc], funds, cost, key("elective", year, 4), p)
         self._flow["scholarships"] += int((award & takes).sum())
         go = acc[takes]
         who = app[go]
@@ -355,15 +337,8 @@ class CareerModel(mesa.Model):
         pop.elective_dest[who[first]] = (~hic[first]).astype(np.int8)
         pop.n_electives[who] += 1
         pop.hic_elective[who] |= hic
-        ef = cfg.params.elective_effects
-        role, trans, tilt, intl = d.elective_effects(ef, research, ~hic, self._u("elective_effects", who),
-                                                     self._u("elective_effects", who, 1),
-                                                     self._u("elective_effects", who, 2),
-                                                     self._u("elective_effects", who, 3))
-        pop.role_model[who] |= role
-        pop.transformed[who] |= trans
-        pop.research_tilt[who] |= tilt
-        pop.intl_health[who] |= intl
+        k.elective_effects(who, research, hic, pop.role_model, pop.transformed, pop.research_tilt, pop.intl_health,
+                           *(key("elective_effects", year, draw) for draw in range(4)), self._coef["elective_effects"])
         self._flow["electives_started"] += len(who)
         self._flow["electives_hic"] += int(hic.sum())
         self._flow["electives_research"] += int(research.sum())
@@ -371,44 +346,34 @@ class CareerModel(mesa.Model):
     # graduation ------------------------------------------------------------------------
     def graduation(self) -> None:
         pop, o = self.pop, self.cfg.origin
-        students = self._students()
-        done = students[pop.student_year[students] >= o.school_years]
-        pop.student_year[students[pop.student_year[students] < o.school_years]] += 1
-        pub = self._u("publication", done) < self.cfg.params.research.publication_given_research
-        pop.publication[done] = pop.research[done] & pub
-        pop.grad_year[done] = self.year
-        pop.home_training_end[done] = self.year + o.home_training_years
-        pop.pathway_logit[done] = d.pathway_fixed_logit(
-            self.cfg.params.abroad, o, self.cfg.params.reference, pop.hic_elective[done], pop.role_model[done],
-            pop.transformed[done], pop.english[done], pop.motivation[done], pop.family_home[done],
-            pop.resources[done], pop.research[done], pop.research_tilt[done], pop.intl_health[done])
+        lo, hi = self._cohort_bounds(self.year - o.school_years + 1, self.year)  # cohorts now in school
+        done = k.graduation(
+            lo, hi, self.year, o.school_years,
+            o.home_training_years, pop.stage, pop.student_year, pop.research, pop.publication, pop.grad_year,
+            pop.home_training_end, pop.pathway_logit, pop.hic_elective, pop.role_model, pop.transformed, pop.english,
+            pop.motivation, pop.family_home, pop.resources, pop.research_tilt, pop.intl_health,
+            self.cfg.params.research.publication_given_research, o.income_gap, self.streams.key("publication", self.year),
+            self._coef["abroad"], self._ref)
         self._move(done, HOME_TRAINING, "graduation")
         self._flow["graduates"] += len(done)
 
     def home_training_progress(self) -> None:
-        pop, o = self.pop, self.cfg.origin
+        o = self.cfg.origin
         # graduates of the last home_training_years (+1) years; the year's graduates included
-        ids = self._cohort_range(self.year - o.school_years - o.home_training_years, self.year - o.school_years + 1)
-        ids = ids[pop.stage[ids] == HOME_TRAINING]
-        self._move(ids[pop.home_training_end[ids] <= self.year], HOME_PRACTICE, "home_training_completed")
+        lo, hi = self._cohort_bounds(self.year - o.school_years - o.home_training_years, self.year - o.school_years + 1)
+        done = k.training_done(lo, hi, self.pop.stage, self.pop.home_training_end, self.year)
+        self._move(done, HOME_PRACTICE, "home_training_completed")
 
     # 4. going abroad for training (HEIST2018, IMGBLOG) ---------------------------------
-    def _satisfaction(self, ids: np.ndarray) -> np.ndarray:
-        return np.clip(self.quality + self.pop.satisfaction_offset[ids], 0.0, 1.0)
-
     def pathway_start(self) -> None:
         pop, cfg = self.pop, self.cfg
         p, o = cfg.params.abroad, cfg.origin
         # graduates of the last window_years years: cohorts graduating in (t - window, t]
-        ids = self._cohort_range(self.year - o.school_years - p.window_years + 2, self.year - o.school_years + 1)
-        st = pop.stage[ids]
-        ids = ids[((st == HOME_TRAINING) | (st == HOME_PRACTICE)) & (pop.pathway_year[ids] == NONE)]
-        if len(ids) == 0:
-            return
-        peer_abroad = self.network.counted_share("abroad", ids)  # peers and alumni who went abroad to train
-        dis = 1.0 - self._satisfaction(ids)
-        prob = d.pathway_start_prob(p, o, cfg.params.reference, pop.pathway_logit[ids], dis, peer_abroad)
-        who = ids[self._u("pathway", ids) < prob]
+        lo, hi = self._cohort_bounds(self.year - o.school_years - p.window_years + 2, self.year - o.school_years + 1)
+        peers, inv_ties = self.network.counts("abroad")  # peers and alumni who went abroad to train
+        who = k.pathway_starters(lo, hi, pop.stage, pop.pathway_year, pop.pathway_logit,
+                                 pop.satisfaction_offset, self.quality, peers, inv_ties, o.emigration_culture,
+                                 self.streams.key("pathway", self.year), self._coef["abroad"], self._ref)
         pop.pathway_year[who] = self.year
         self._mobile = np.concatenate([self._mobile, who])
         self._move(who, PREPARING, "pathway_start")
@@ -428,18 +393,19 @@ class CareerModel(mesa.Model):
         ids = ids[pop.exams_passed[ids] < dest.exams_required]
         if len(ids) == 0:
             return
-        prob = d.exam_pass_prob(p, cfg.params.reference, dest.exam_pass_prob, pop.standing[ids], pop.english[ids])
-        passed = self._u("exams", ids) < prob
+        passed = k.exam_results(ids, pop.standing, pop.english, dest.exam_pass_prob, self.streams.key("exams", self.year),
+                                self._coef["abroad"], self._ref)
         who = ids[passed]
         pop.exams_passed[who] += 1
         # score of the exam taken: standing plus exam-day noise; the steps' scores are averaged
         z = ndtri(np.clip(pop.standing[who], 1e-6, 1 - 1e-6))  # standing as a standard-normal score
         score = z + p.exam_score_noise_sd * self.streams.normal("exams", self.year, who, 1)
-        k = pop.exams_passed[who]
-        pop.exam_score[who] = pop.exam_score[who] + (score - pop.exam_score[who]) / k  # running mean
+        n_passed = pop.exams_passed[who]
+        pop.exam_score[who] = pop.exam_score[who] + (score - pop.exam_score[who]) / n_passed  # running mean
         self._flow["exams_passed"] += len(who)
         failed = ids[~passed]
-        quits = self._u("exams", failed, 2) < d.exam_give_up_prob(p, dest.exam_cost_usd, pop.resources[failed])
+        quits = k.exam_give_ups(failed, pop.resources, dest.exam_cost_usd, self.streams.key("exams", self.year, 2),
+                                self._coef["abroad"])
         too_long = (self.year - pop.pathway_year[failed]) >= p.max_prep_years
         self._give_up(failed[quits | too_long])
 
@@ -455,8 +421,8 @@ class CareerModel(mesa.Model):
         pop.rounds[ids] += 1
         first = pop.first_round_year[ids] == NONE
         pop.first_round_year[ids[first]] = self.year
-        score = d.match_score(p, pop.exam_score[ids], pop.hic_elective[ids], pop.research[ids],
-                              pop.role_model[ids], self.streams.normal("match", self.year, ids))
+        score = k.match_scores(ids, pop.exam_score, pop.hic_elective, pop.research, pop.role_model,
+                               self.streams.normal("match", self.year, ids), self._coef["match"])
         matched = d.run_match(score, self._world_pool[self.year - 1], positions)
         self._flow["applications"] += len(ids)
         self._flow["matches"] += int(matched.sum())
@@ -472,19 +438,15 @@ class CareerModel(mesa.Model):
         self._give_up(np.concatenate([stay[~retry], m_ids[denied]]))
 
     def _depart(self, ids: np.ndarray) -> None:
-        pop, dest, pr = self.pop, self.cfg.destination, self.cfg.params.returning
+        pop, dest = self.pop, self.cfg.destination
         if len(ids) == 0:
             return
-        years = np.asarray(dest.training_years, dtype=np.int16)
-        probs = np.asarray(dest.training_years_probs, dtype=float)
-        dur = years[d.choose(np.broadcast_to(probs / probs.sum(), (len(ids), len(probs))), self._u("training", ids))]
-        pop.abroad_start[ids] = self.year
+        key = self.streams.key
+        k.departures(ids, self.year, np.asarray(dest.training_years, dtype=np.int64),
+                     np.asarray(dest.training_years_probs, dtype=float), dest.j1_share, pop.role_model,
+                     pop.abroad_start, pop.training_end, pop.visa, pop.wish_improve, key("training", self.year),
+                     key("visa", self.year, 1), key("training", self.year, 1), self._coef["returning"])
         self.network.mark("abroad", ids)
-        pop.training_end[ids] = self.year + dur
-        j1 = self._u("visa", ids, 1) < dest.j1_share
-        pop.visa[ids] = np.where(j1, 1, 2)
-        wish_p = np.where(pop.role_model[ids], pr.wish_improve_given_role_model, pr.wish_improve_base)
-        pop.wish_improve[ids] = self._u("training", ids, 1) < wish_p
         self._move(ids, TRAINING_ABROAD, "matched")
         self._flow["departures"] += len(ids)
 
@@ -514,11 +476,11 @@ class CareerModel(mesa.Model):
 
     def _return_choice(self, ids: np.ndarray, at_training_end: bool) -> np.ndarray:
         pop, cfg = self.pop, self.cfg
-        o, pol, pr = cfg.origin, cfg.policy, cfg.params.returning
-        prob = d.return_prob(pr, cfg.params.reference, pop.family_home[ids], self.year - pop.abroad_start[ids], pop.wish_improve[ids],
-                             self.year - pop.training_done_year[ids], o.income_gap - pol.returnee_premium,
-                             o.reintegration_difficulty * (1 - pol.reintegration_support), float(at_training_end))
-        return self._u("return", ids) < prob
+        o, pol = cfg.origin, cfg.policy
+        return k.return_choices(ids, self.year, pop.family_home, pop.abroad_start, pop.wish_improve,
+                                pop.training_done_year, o.income_gap - pol.returnee_premium,
+                                o.reintegration_difficulty * (1 - pol.reintegration_support), float(at_training_end),
+                                self.streams.key("return", self.year), self._coef["returning"], self._ref)
 
     def return_decision(self) -> None:
         pop = self.pop
@@ -532,14 +494,14 @@ class CareerModel(mesa.Model):
         if len(ids) == 0:
             return
         pop, cfg = self.pop, self.cfg
-        p, o = cfg.params.sector, cfg.origin
-        probs = d.sector_probs(p, o, pop.research[ids], pop.wish_improve[ids], pop.research_tilt[ids],
-                               pop.orientation[ids] == 2)
-        sector = d.choose(probs, self._u("sector", ids))
+        o = cfg.origin
+        sector, kt = k.sectors_on_return(ids, pop.research, pop.wish_improve, pop.research_tilt, pop.orientation,
+                                         o.public_system_satisfaction, o.knowledge_absorption,
+                                         cfg.policy.reintegration_support, self.streams.key("sector", self.year),
+                                         self.streams.key("knowledge", self.year), self._coef["sector"])
         pop.sector[ids] = sector
         pop.return_year[ids] = self.year
-        kt_p = d.knowledge_transfer_prob(p, o, sector, cfg.policy.reintegration_support)
-        pop.kt[ids] = self._u("knowledge", ids) < kt_p
+        pop.kt[ids] = kt
         for code, stage in enumerate(RETURNED):
             self._move(ids[sector == code], stage, cause)
         self._flow["returns"] += len(ids)

@@ -16,7 +16,16 @@ counters go up, so a decision reads a person's share with one lookup.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 from scipy import sparse
+
+
+@njit(cache=True)
+def add_rows(rows, indptr, indices, data, counts):
+    """``counts += `` the sum of the listed rows of a CSR matrix (``indptr``, ``indices``, ``data``)."""
+    for r in rows:
+        for pos in range(indptr[r], indptr[r + 1]):
+            counts[indices[pos]] += data[pos]
 
 
 class Network:
@@ -75,15 +84,17 @@ class Network:
         """``ids`` now have property ``name`` (for the first time): count them in their holders' ties."""
         if self._reverse is None or len(ids) == 0:
             return
-        counts = self._counts.setdefault(name, np.zeros(self._reverse.shape[0], np.int32))
         rev = self._reverse
-        starts, ends = rev.indptr[ids], rev.indptr[np.asarray(ids) + 1]
-        lens = ends - starts
-        if lens.sum() == 0:
-            return
-        # positions of the listed rows' entries, gathered without slicing the sparse matrix
-        pos = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(lens.sum())
-        np.add.at(counts, rev.indices[pos], rev.data[pos])
+        add_rows(np.asarray(ids, dtype=np.int64), rev.indptr, rev.indices, rev.data, self.counts(name)[0])
+
+    def counts(self, name: str) -> tuple[np.ndarray, float]:
+        """Per person, how many of their ties are marked ``name`` so far, and one over the
+        number of ties (0 without ties): their product is the share :meth:`counted_share` gives."""
+        counts = self._counts.get(name)
+        if counts is None:
+            n = self._reverse.shape[0] if self._reverse is not None else self.table.shape[1]
+            counts = self._counts[name] = np.zeros(n, np.int32)
+        return counts, (1.0 / self.k if self.k else 0.0)
 
     def counted_share(self, name: str, ids: np.ndarray) -> np.ndarray:
         """Share of each id's ties marked with ``name`` so far."""

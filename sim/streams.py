@@ -14,26 +14,13 @@ import zlib
 import numpy as np
 from scipy.special import ndtri
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
+from .kernels import uniforms
+
 _MASK = (1 << 64) - 1
 
 
-_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
-
-
-def _mix64(z: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser (Steele, Lea & Flood 2014), vectorised over uint64, in place."""
-    z ^= z >> _S30
-    z *= _M1
-    z ^= z >> _S27
-    z *= _M2
-    z ^= z >> _S31
-    return z
-
-
 def _mix_scalar(z: int) -> int:
+    """SplitMix64 finaliser (Steele, Lea & Flood 2014) on a Python integer."""
     z &= _MASK
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
@@ -55,30 +42,22 @@ class Streams:
             self._keys[name] = key
         return key
 
-    def _year_key(self, name: str, year: int, draw: int) -> np.uint64:
+    def key(self, name: str, year: int, draw: int = 0) -> np.uint64:
+        """The key of one (stream, year, draw): compiled code draws ``uniform_at(key, id)`` with it."""
         return np.uint64(_mix_scalar(self._key(name) ^ _mix_scalar((int(year) + 1_000_003) * 0x9E3779B97F4A7C15
                                                                     + draw)))
 
     def uniform(self, name: str, year: int, ids: np.ndarray, draw: int = 0) -> np.ndarray:
         """One U[0, 1) per id, fixed by (stream, year, id, draw)."""
-        z = ids.astype(np.uint64)
-        with np.errstate(over="ignore"):
-            z *= _GOLDEN
-            z += self._year_key(name, year, draw)
-            _mix64(z)
-        z >>= _S11
-        out = z.astype(np.float64)
-        out *= 1.0 / (1 << 53)
-        return out
+        return uniforms(np.asarray(ids, dtype=np.int64), self.key(name, year, draw))
 
     def uniform_grid(self, name: str, years: np.ndarray, ids: np.ndarray, draw: int = 0) -> np.ndarray:
         """``uniform(name, y, ids, draw)`` for every y in ``years`` at once: shape (len(years), len(ids))."""
-        ks = np.array([self._year_key(name, y, draw) for y in years], dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            z = ids.astype(np.uint64)[None, :] * _GOLDEN + ks[:, None]
-            _mix64(z)
-        z >>= _S11
-        return z.astype(np.float64) * (1.0 / (1 << 53))
+        ids = np.asarray(ids, dtype=np.int64)
+        out = np.empty((len(years), len(ids)))
+        for row, y in enumerate(years):
+            out[row] = uniforms(ids, self.key(name, y, draw))
+        return out
 
     def normal(self, name: str, year: int, ids: np.ndarray, draw: int = 0) -> np.ndarray:
         """One standard normal per id (inverse CDF of a counter-based uniform)."""

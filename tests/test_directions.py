@@ -4,11 +4,10 @@ Paired runs share the seed, so with per-decision random streams the only differe
 between them is the driver (common random numbers): small effects show up cleanly.
 """
 
-import numpy as np
-
 from conftest import run
 from sim.app import load_config
-from sim.decisions import return_prob
+from sim.decisions import expit, return_logit
+from sim.kernels import coefficients
 
 BASE = ("scale=0.1", "years=25")
 
@@ -39,11 +38,10 @@ def test_family_pull_outweighs_the_income_gap_in_the_return_decision():
     # NEWMAN2025 "family trumps finances": for one person, going from weak (0.2) to strong (0.8)
     # family ties at home moves the return probability more than removing the whole income gap
     cfg = load_config([])
-    p, ref, o = cfg.params.returning, cfg.params.reference, cfg.origin
+    p, ref, o = coefficients(cfg.params.returning), coefficients(cfg.params.reference), cfg.origin
 
     def prob(family, gap):
-        return float(return_prob(p, ref, np.array([family]), np.array([4.0]), np.array([False]),
-                                 np.array([1.0]), gap, o.reintegration_difficulty, 0.0)[0])
+        return expit(return_logit(p, ref, family, 4.0, False, 1.0, gap, o.reintegration_difficulty, 0.0))
 
     family_effect = prob(0.8, o.income_gap) - prob(0.2, o.income_gap)
     income_effect = prob(0.5, 0.0) - prob(0.5, o.income_gap)
