@@ -1,6 +1,6 @@
 """The decisions: each rule stated once, for one person, as a compiled scalar function.
 
-A rule takes its coefficients (``p``, one group of ``configs/params`` as made by
+A rule takes its coefficients (``p``, one group of ``configs/params`` as a record made by
 :func:`sim.kernels.coefficients`, where each probability ``x`` also comes as ``logit_x``),
 the reference person ``ref`` and one person's attributes, and returns the log-odds of the
 event (or, for the few rules that are not logistic, its probability); :func:`happens` turns

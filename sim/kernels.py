@@ -16,7 +16,6 @@ Compiled code is cached on disk (``cache=True``): the first run on a machine com
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import numbers
 
@@ -35,17 +34,14 @@ _TO_UNIT = 1.0 / (1 << 53)
 
 # --- coefficients --------------------------------------------------------------------------
 
-_COEF_TYPES: dict[type, type] = {}
-
-
-def coefficients(params) -> tuple:
-    """The numbers of a parameter dataclass as a named tuple of floats, which compiled code
-    reads by attribute like the dataclass itself. Lists, nested groups and text are left out.
-    Each probability ``x`` also comes as ``logit_x``, so that rules do not take the same
-    logarithm once per person."""
-    cls = type(params)
+def coefficients(params) -> np.ndarray:
+    """The numbers of a parameter dataclass as a one-element structured array of floats:
+    compiled code reads ``coef[0].name`` like the dataclass's attribute (and a structured
+    array is quicker to hand to compiled code than a tuple). Lists, nested groups and text
+    are left out. Each probability ``x`` also comes as ``logit_x``, so that rules do not take
+    the same logarithm once per person."""
     names, values = [], []
-    for f in dataclasses.fields(cls):
+    for f in dataclasses.fields(params):
         v = getattr(params, f.name)
         if isinstance(v, numbers.Real):
             names.append(f.name)
@@ -53,13 +49,7 @@ def coefficients(params) -> tuple:
             if f.metadata.get("lo") == 0.0 and f.metadata.get("hi") == 1.0:
                 names.append(f"logit_{f.name}")
                 values.append(d.logit(float(v)))
-    nt = _COEF_TYPES.get(cls)
-    if nt is None:
-        nt = collections.namedtuple(f"{cls.__name__}Coefficients", names)
-        nt.__module__ = __name__
-        globals()[nt.__name__] = nt  # importable by name, so compiled code that takes it can be cached
-        _COEF_TYPES[cls] = nt
-    return nt(*values)
+    return np.array([tuple(values)], dtype=[(name, np.float64) for name in names])
 
 
 # --- random numbers --------------------------------------------------------------------------
@@ -130,9 +120,10 @@ def move(ids, stage, stage_since, to_stage, year, stocks):
 @njit(cache=True)
 def research_engagement(lo, hi, year, stage, cohort, research, research_year, motivation, time_barrier,
                         pay_barrier, orientation, section, hazard_by_study_year, mentor_found_by_section,
-                        key_seek, key_found, p, ref):
+                        key_seek, key_found, coef, reference):
     """Students in ids ``lo..hi-1`` not yet engaged seek a project and may find a mentor.
     The study year of a student in ``year`` is ``year - cohort + 1``. Returns how many started."""
+    p, ref = coef[0], reference[0]
     started = 0
     top = hazard_by_study_year.shape[0]
     seek = np.empty(top)
@@ -157,8 +148,9 @@ def research_engagement(lo, hi, year, stage, cohort, research, research_year, mo
 
 @njit(cache=True)
 def elective_applicants(lo, hi, year, stage, cohort, n_electives, max_per_student, elective_study_year,
-                        motivation, english, standing, resources, family_home, peer_counts, inv_ties, key, p, ref):
+                        motivation, english, standing, resources, family_home, peer_counts, inv_ties, key, coef, reference):
     """Students in an elective study year with electives left to take who apply this year."""
+    p, ref = coef[0], reference[0]
     out = np.empty(max(hi - lo, 0), np.int64)
     n = 0
     top = elective_study_year.shape[0]
@@ -177,8 +169,9 @@ def elective_applicants(lo, hi, year, stage, cohort, n_electives, max_per_studen
 
 
 @njit(cache=True)
-def elective_choices(app, english, research, key_hic, key_type, p, ref):
+def elective_choices(app, english, research, key_hic, key_type, coef, reference):
     """Each applicant's wished destination (high-income or not) and type (research or clinical)."""
+    p, ref = coef[0], reference[0]
     m = app.shape[0]
     hic = np.empty(m, np.bool_)
     research_type = np.empty(m, np.bool_)
@@ -190,8 +183,9 @@ def elective_choices(app, english, research, key_hic, key_type, p, ref):
 
 
 @njit(cache=True)
-def elective_uptake(ids, funds, cost, key, p):
+def elective_uptake(ids, funds, cost, key, coef):
     """Whether each accepted student can pay (``funds`` and ``cost`` per id, in USD)."""
+    p = coef[0]
     takes = np.empty(ids.shape[0], np.bool_)
     for j in range(ids.shape[0]):
         takes[j] = d.happens(uniform_at(key, ids[j]), d.afford_logit(p, funds[j], cost[j]))
@@ -200,9 +194,10 @@ def elective_uptake(ids, funds, cost, key, p):
 
 @njit(cache=True)
 def elective_effects(who, research_type, hic, role_model, transformed, research_tilt, intl_health,
-                     key_role, key_trans, key_tilt, key_intl, p):
+                     key_role, key_trans, key_tilt, key_intl, coef):
     """What each elective did (SON2021 Box 2): role model met, perspective transformed, and the
     research (research electives) and international-health (low/middle-income hosts) tilts."""
+    p = coef[0]
     for j in range(who.shape[0]):
         i = who[j]
         if uniform_at(key_role, i) < p.role_model:
@@ -221,9 +216,10 @@ def elective_effects(who, research_type, hic, role_model, transformed, research_
 def graduation(lo, hi, year, school_years, home_training_years, stage, student_year, research, publication,
                grad_year, home_training_end, pathway_logit, hic_elective, role_model, transformed, english,
                motivation, family_home, resources, research_tilt, intl_health, publication_given_research,
-               income_gap, key_pub, p, ref):
+               income_gap, key_pub, coef, reference):
     """Final-year students graduate (publication, the fixed part of the pathway decision);
     the others move up a study year. Returns the graduates."""
+    p, ref = coef[0], reference[0]
     out = np.empty(max(hi - lo, 0), np.int64)
     n = 0
     for i in range(lo, hi):
@@ -247,9 +243,10 @@ def graduation(lo, hi, year, school_years, home_training_years, stage, student_y
 
 @njit(cache=True)
 def pathway_starters(lo, hi, stage, pathway_year, pathway_logit, satisfaction_offset, quality, peer_counts,
-                     inv_ties, emigration_culture, key, p, ref):
+                     inv_ties, emigration_culture, key, coef, reference):
     """Doctors at home (in training or practice) who have not started yet and start this year.
     Dissatisfaction is one minus training quality as the person perceives it, within [0, 1]."""
+    p, ref = coef[0], reference[0]
     out = np.empty(max(hi - lo, 0), np.int64)
     n = 0
     for i in range(lo, hi):
@@ -266,7 +263,8 @@ def pathway_starters(lo, hi, stage, pathway_year, pathway_logit, satisfaction_of
 
 
 @njit(cache=True)
-def exam_results(ids, standing, english, pass_prob, key, p, ref):
+def exam_results(ids, standing, english, pass_prob, key, coef, reference):
+    p, ref = coef[0], reference[0]
     passed = np.empty(ids.shape[0], np.bool_)
     logit_base = d.logit(pass_prob)
     for j in range(ids.shape[0]):
@@ -276,7 +274,8 @@ def exam_results(ids, standing, english, pass_prob, key, p, ref):
 
 
 @njit(cache=True)
-def exam_give_ups(ids, resources, exam_cost, key, p):
+def exam_give_ups(ids, resources, exam_cost, key, coef):
+    p = coef[0]
     quits = np.empty(ids.shape[0], np.bool_)
     for j in range(ids.shape[0]):
         i = ids[j]
@@ -285,7 +284,8 @@ def exam_give_ups(ids, resources, exam_cost, key, p):
 
 
 @njit(cache=True)
-def match_scores(ids, exam_score, hic_elective, research, role_model, noise, p):
+def match_scores(ids, exam_score, hic_elective, research, role_model, noise, coef):
+    p = coef[0]
     out = np.empty(ids.shape[0], np.float64)
     for j in range(ids.shape[0]):
         i = ids[j]
@@ -295,9 +295,10 @@ def match_scores(ids, exam_score, hic_elective, research, role_model, noise, p):
 
 @njit(cache=True)
 def departures(ids, year, training_years, training_years_probs, j1_share, role_model, abroad_start, training_end,
-               visa, wish_improve, key_duration, key_visa, key_wish, p):
+               visa, wish_improve, key_duration, key_visa, key_wish, coef):
     """People leaving to train abroad: the programme's length (drawn from the destination's
     distribution), the visa (J-1 or H-1B) and whether they wish to improve training at home."""
+    p = coef[0]
     total = training_years_probs.sum()
     for j in range(ids.shape[0]):
         i = ids[j]
@@ -318,7 +319,8 @@ def departures(ids, year, training_years, training_years_probs, j1_share, role_m
 
 @njit(cache=True)
 def return_choices(ids, year, family_home, abroad_start, wish_improve, training_done_year, income_gap_eff,
-                   reintegration_eff, at_training_end, key, p, ref):
+                   reintegration_eff, at_training_end, key, coef, reference):
+    p, ref = coef[0], reference[0]
     back = np.empty(ids.shape[0], np.bool_)
     for j in range(ids.shape[0]):
         i = ids[j]
@@ -330,8 +332,9 @@ def return_choices(ids, year, family_home, abroad_start, wish_improve, training_
 
 @njit(cache=True)
 def sectors_on_return(ids, research, wish_improve, research_tilt, orientation, public_system_satisfaction,
-                      knowledge_absorption, reintegration_support, key_sector, key_kt, p):
+                      knowledge_absorption, reintegration_support, key_sector, key_kt, coef):
     """Each returnee's sector (0 public, 1 private, 2 academic) and whether they transfer knowledge."""
+    p = coef[0]
     m = ids.shape[0]
     sector = np.empty(m, np.int8)
     kt = np.empty(m, np.bool_)

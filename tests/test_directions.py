@@ -38,7 +38,7 @@ def test_family_pull_outweighs_the_income_gap_in_the_return_decision():
     # NEWMAN2025 "family trumps finances": for one person, going from weak (0.2) to strong (0.8)
     # family ties at home moves the return probability more than removing the whole income gap
     cfg = load_config([])
-    p, ref, o = coefficients(cfg.params.returning), coefficients(cfg.params.reference), cfg.origin
+    p, ref, o = coefficients(cfg.params.returning)[0], coefficients(cfg.params.reference)[0], cfg.origin
 
     def prob(family, gap):
         return expit(return_logit(p, ref, family, 4.0, False, 1.0, gap, o.reintegration_difficulty, 0.0))
