@@ -2,7 +2,7 @@
 
 A :class:`Person` holds only its array position (``pid``); every attribute reads from,
 and writes to, the model's :class:`~sim.population.Population`. Per-agent code therefore
-reads like ordinary Mesa code while the yearly step stays vectorised over the arrays.
+reads like ordinary Mesa code while the yearly step runs as compiled loops over the arrays.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """The career-migration model: a Mesa model whose agent state lives in numpy arrays.
 
 One simulated year is one :meth:`CareerModel.step`; the order of its parts is written
-down once, in :meth:`CareerModel.step`. Each part is one vectorised decision over the
-people who face it. The model takes a plain :class:`~sim.config.SimConfig` and returns
-results as arrays and tables; it knows nothing of Hydra, files or plots.
+down once, in :meth:`CareerModel.step`. Each part is one pass over the people who face
+it: a rule of :mod:`sim.decisions` applied by a compiled loop of :mod:`sim.kernels`.
+The model takes a plain :class:`~sim.config.SimConfig` and returns results as arrays and
+tables; it knows nothing of Hydra, files or plots.
 """
 
 from __future__ import annotations
