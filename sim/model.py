@@ -285,7 +285,8 @@ class CareerModel(mesa.Model):
         # chance of finding a mentor by section: the section's base plus what returnees add
         extra = self.mentor_found - o.research_mentor_found
         mentor = np.array([self.mentor_found, min(1.0, sec.research_mentor_found + extra) if sec else 0.0])
-        lo, hi = self._cohort_bounds(year - o.school_years + 1, year)  # cohorts now in school
+        years = self.cfg.params.research.start_years  # only the study years with projects
+        lo, hi = self._cohort_bounds(year - max(years) + 1, year - min(years) + 1)
         return k.research_engagement(
             lo, hi, year, pop.stage, pop.cohort,
             pop.research, pop.research_year, pop.motivation, pop.time_barrier, pop.pay_barrier, pop.orientation,

@@ -1,0 +1,74 @@
+"""The compiled building blocks against plain Python definitions."""
+
+import math
+
+import numpy as np
+import pytest
+
+from sim import decisions as d
+from sim import kernels as k
+from sim.app import load_config
+from sim.streams import Streams, _mix_scalar
+
+
+def test_compiled_uniforms_equal_splitmix64_in_plain_python():
+    s = Streams(2026)
+    ids = np.array([0, 1, 2, 17, 123_456, 2**31 + 5])
+    key = int(s.key("pathway", 7, 1))
+    expected = [(_mix_scalar(i * 0x9E3779B97F4A7C15 + key) >> 11) / 2**53 for i in ids.tolist()]
+    assert s.uniform("pathway", 7, ids, 1).tolist() == expected
+
+
+def test_happens_is_u_below_the_logistic_of_x():
+    rng = np.random.default_rng(1)
+    us = np.concatenate([rng.random(20_000), np.arange(64) / 64, [0.0, 1 - 2**-53]])
+    xs = np.concatenate([rng.normal(0, 4, 10_000), rng.uniform(-40, 40, 10_000), [-800.0, 800.0]])
+    for u in us[::7]:
+        for x in xs[::97]:
+            assert d.happens(u, x) == (u < 1 / (1 + math.exp(-x)) if x > -700 else False)
+    # the table decides most unlikely events without the exponential, and never wrongly
+    assert not d.happens(0.5, -0.01) and d.happens(0.49, 0.0) and not d.happens(0.999, 6.0)
+
+
+def test_coefficients_carry_every_number_and_the_logit_of_each_probability():
+    cfg = load_config([])
+    p = cfg.params.returning
+    c = k.coefficients(p)[0]
+    assert c["base_annual"] == p.base_annual and c["b_family_home"] == p.b_family_home
+    assert c["logit_base_annual"] == pytest.approx(math.log(p.base_annual / (1 - p.base_annual)))
+    assert "logit_b_family_home" not in c.dtype.names  # a coefficient, not a probability
+    # a probability of exactly 0 or 1 gets a finite logit
+    extreme = k.coefficients(type(p)(**{**vars(p), "base_annual": 0.0}))[0]
+    assert math.isfinite(extreme["logit_base_annual"]) and extreme["logit_base_annual"] < -20
+
+
+def test_departures_draw_training_length_from_its_distribution():
+    n = 40_000
+    ids = np.arange(n)
+    years = np.array([3, 4, 5])
+    probs = np.array([0.5, 0.3, 0.2])
+    fields = dict(abroad_start=np.full(n, -1, np.int16), training_end=np.full(n, -1, np.int16),
+                  visa=np.zeros(n, np.int8), wish_improve=np.zeros(n, bool))
+    role = np.arange(n) % 2 == 0
+    cfg = load_config([])
+    p = k.coefficients(cfg.params.returning)
+    s = Streams(5)
+    k.departures(ids, 10, years, probs * 2, 0.25, role, fields["abroad_start"], fields["training_end"],
+                 fields["visa"], fields["wish_improve"], s.key("a", 1), s.key("b", 1), s.key("c", 1), p)
+    shares = np.bincount(fields["training_end"] - 10, minlength=6)[3:] / n
+    np.testing.assert_allclose(shares, probs, atol=0.01)  # unnormalised weights are fine
+    assert (fields["abroad_start"] == 10).all()
+    assert abs((fields["visa"] == 1).mean() - 0.25) < 0.01 and set(np.unique(fields["visa"])) == {1, 2}
+    r = cfg.params.returning
+    assert abs(fields["wish_improve"][role].mean() - r.wish_improve_given_role_model) < 0.015
+    assert abs(fields["wish_improve"][~role].mean() - r.wish_improve_base) < 0.015
+
+
+def test_move_keeps_stocks_and_returns_the_stages_left():
+    stage = np.array([0, 0, 1, 2, 1], np.int8)
+    since = np.zeros(5, np.int16)
+    stocks = np.bincount(stage, minlength=4).astype(np.int64)
+    left = k.move(np.array([1, 2, 4]), stage, since, 3, 9, stocks)
+    assert left.tolist() == [0, 1, 1]
+    assert stage.tolist() == [0, 3, 3, 2, 3] and since.tolist() == [0, 9, 9, 0, 9]
+    assert stocks.tolist() == np.bincount(stage, minlength=4).tolist()
