@@ -11,18 +11,23 @@ on the stream-year-draw key and the person's id, so a kernel may draw only for t
 who need a draw, in any order, and get the same numbers as a whole-array draw.
 
 Compiled code is cached on disk (``cache=True``): the first run on a machine compiles
-(a few seconds); later runs load it.
+(a few seconds); later runs load it. numba keys a cached function on its own source file
+only, so the kernels' entries are also keyed on the text of the files whose code they
+compile in (:func:`_key_cache_on_dependencies`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import numbers
+from pathlib import Path
 
 import numpy as np
 from numba import njit
 
 from . import decisions as d
+from . import population
 from .population import HOME_PRACTICE, HOME_TRAINING, NONE, STUDENT
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -345,3 +350,28 @@ def sectors_on_return(ids, research, wish_improve, research_tilt, orientation, p
         sector[j] = s
         kt[j] = uniform_at(key_kt, i) < d.knowledge_transfer_prob(p, knowledge_absorption, s, reintegration_support)
     return sector, kt
+
+
+# --- the on-disk cache ---------------------------------------------------------------------------
+
+def _key_cache_on_dependencies() -> None:
+    """Make a change to :mod:`sim.decisions` or :mod:`sim.population` invalidate the kernels' cache.
+
+    numba checks a cached function against the modification time and size of the file that
+    defines it, and does not notice changes to functions or constants from other files
+    (a documented limitation of its cache). The kernels here compile in the rules of
+    :mod:`sim.decisions` and the stage codes of :mod:`sim.population`, so a kernel cached
+    before those changed would run the old rule. Adding a hash of those files to each
+    kernel's cache stamp makes such an entry stale, and numba compiles afresh.
+    """
+    digest = hashlib.sha256()
+    for module in (d, population):
+        digest.update(Path(module.__file__).read_bytes())
+    deps = digest.hexdigest()
+    for obj in list(globals().values()):
+        cache_file = getattr(getattr(obj, "_cache", None), "_cache_file", None)
+        if cache_file is not None and hasattr(cache_file, "_source_stamp"):
+            cache_file._source_stamp = (cache_file._source_stamp, deps)
+
+
+_key_cache_on_dependencies()

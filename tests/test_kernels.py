@@ -72,3 +72,50 @@ def test_move_keeps_stocks_and_returns_the_stages_left():
     assert left.tolist() == [0, 1, 1]
     assert stage.tolist() == [0, 3, 3, 2, 3] and since.tolist() == [0, 9, 9, 0, 9]
     assert stocks.tolist() == np.bincount(stage, minlength=4).tolist()
+
+
+def test_cached_kernels_are_keyed_on_the_files_they_compile_in():
+    # numba keys a cache entry on the defining file only; the kernels also on decisions.py
+    # and population.py, so that changing a rule there cannot leave a stale kernel running
+    import hashlib
+    from pathlib import Path
+
+    from sim import population
+
+    digest = hashlib.sha256()
+    for module in (d, population):
+        digest.update(Path(module.__file__).read_bytes())
+    for kernel in (k.research_engagement, k.pathway_starters, k.return_choices):
+        stamp = kernel._cache._cache_file._source_stamp
+        assert isinstance(stamp, tuple) and stamp[1] == digest.hexdigest()
+
+
+@pytest.mark.slow
+def test_a_changed_rule_is_recompiled_not_loaded_stale(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    shutil.copytree(root / "sim", tmp_path / "sim", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(root / "configs", tmp_path / "configs", symlinks=True)
+    shutil.copytree(root / "experiments", tmp_path / "experiments")
+    script = ("import sim\n"
+              f"assert sim.__file__.startswith({str(tmp_path)!r}), sim.__file__\n"
+              "from sim.app import load_config\nfrom sim.model import CareerModel, FLOWS\n"
+              "m = CareerModel(load_config(['scale=0.02', 'years=15'])).run()\n"
+              "print(int(m.flow_records[:, FLOWS.index('research_started')].sum()))\n")
+
+    def research_started() -> int:
+        out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                             check=True)
+        return int(out.stdout.split()[-1])
+
+    before = research_started()
+    assert research_started() == before  # loaded from the cache
+    rules = tmp_path / "sim" / "decisions.py"
+    text = rules.read_text()
+    assert "    x = (seek_logit\n" in text
+    rules.write_text(text.replace("    x = (seek_logit\n", "    x = (seek_logit + 3.0\n"))
+    assert research_started() > 2 * before
