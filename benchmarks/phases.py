@@ -67,10 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         for name in parts:
             method = getattr(model, name)
 
-            def timed(*a, _m=method, _n=name, **kw):
+            def timed(*a, _m=method, _n=name, _spent=spent, **kw):
                 t = time.perf_counter()
                 out = _m(*a, **kw)
-                spent[_n] += time.perf_counter() - t
+                _spent[_n] += time.perf_counter() - t
                 return out
 
             setattr(model, name, timed)

@@ -197,9 +197,6 @@ class CareerModel(mesa.Model):
         end = self._cohort_start[last + 1] if last + 1 <= hi_c else self.pop.drawn
         return start, max(start, min(end, self.pop.n))
 
-    def _cohort_range(self, first: int, last: int) -> np.ndarray:
-        return np.arange(*self._cohort_bounds(first, last))
-
     def _mobile_in(self, stage: int) -> np.ndarray:
         """Ids now in ``stage`` among those who ever started the pathway abroad."""
         return k.in_stage(self._mobile, self.pop.stage, stage)
