@@ -200,6 +200,7 @@ def machine() -> dict:
         "python": platform.python_version(),
         "mesa": version("mesa"),
         "numpy": version("numpy"),
+        "numba": version("numba"),
         "pandas": version("pandas"),
         "scipy": version("scipy"),
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
