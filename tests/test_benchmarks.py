@@ -1,0 +1,54 @@
+"""The benchmark scripts' contract: the results file's rows, and the step-part timer."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import phases  # noqa: E402
+
+from sim.model import CareerModel  # noqa: E402
+
+
+def test_results_rows_have_the_fields_the_readme_quotes():
+    data = json.loads((BENCH / "results" / "latest.json").read_text())
+    rows = [r for r in data["rows"] if "error" not in r]
+    assert {r["engine"] for r in rows} == {"model", "reference"}
+    for r in rows:
+        for key in ("n_agents", "years", "agent_steps", "agent_steps_per_s", "setup_s", "run_s", "peak_rss_mb"):
+            assert isinstance(r[key], (int, float)) and r[key] > 0, (key, r)
+        assert r["agent_steps_per_s"] == pytest.approx(r["agent_steps"] / r["run_s"], rel=0.01)
+        if r["engine"] == "model":
+            assert r["warmup_s"] > 0
+    assert data["machine"]["cores"] >= 1 and "numba" in data["machine"]
+
+
+def test_phase_timer_times_every_part_of_the_step_in_order():
+    parts = phases.step_parts(CareerModel)
+    assert parts[0] == "exits" and parts[-1] == "record"
+    assert parts.index("electives") < parts.index("graduation") < parts.index("pathway_start") < parts.index("match")
+    assert all(callable(getattr(CareerModel, p)) for p in parts)
+
+
+@pytest.mark.parametrize("args", [["--people", "lots"], ["--people", "0"], ["--years", "0"]])
+def test_phase_timer_rejects_bad_input(args, capsys):
+    assert phases.main(args) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_phase_timer_splits_the_year_into_parts_and_compiled_loops(capsys):
+    from sim import kernels
+
+    compiled = kernels.research_engagement
+    assert phases.main(["--people", "5k", "--years", "12", "--repeat", "1", "--kernels"]) == 0
+    out = capsys.readouterr().out
+    year_ms = float(out.splitlines()[0].split(": ")[1].split()[0])
+    part_ms = [float(line.split()[1]) for line in out.splitlines()[1:] if "ms/year" in line and "calls" not in line]
+    assert len(part_ms) == len(phases.step_parts(CareerModel))
+    assert 0 < sum(part_ms) <= year_ms * 1.001  # the parts are inside the year
+    assert "in compiled loops:" in out and "research_engagement" in out.split("in compiled loops:")[1]
+    assert kernels.research_engagement is compiled  # the timers are removed afterwards
