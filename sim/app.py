@@ -515,7 +515,7 @@ def cli(argv: list[str] | None = None) -> None:
 def run_experiment(sim_cfg: SimConfig, folder: Path, resolved_yaml: str, meta: dict) -> dict:
     """Run one simulation and write its folder; returns the summary."""
     folder = Path(folder)
-    from . import metrics  # imported here: checking a command line does not need Mesa
+    from . import kernels, metrics  # imported here: checking a command line does not need Mesa
     from .model import CareerModel
 
     outputs.start_run(folder)
@@ -527,6 +527,8 @@ def run_experiment(sim_cfg: SimConfig, folder: Path, resolved_yaml: str, meta: d
                  if drawn else "every parameter at its central value (see config.yaml)"),
         "drawn": drawn,
     })
+    if not kernels.compiled_code_cached():
+        log.info("compiling the decision loops (once per machine and version; about ten seconds)")
     model = CareerModel(sim_cfg)
     t_setup = time.perf_counter() - t0
     every = max(1, sim_cfg.years // 7)

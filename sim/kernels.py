@@ -375,3 +375,14 @@ def _key_cache_on_dependencies() -> None:
 
 
 _key_cache_on_dependencies()
+
+
+def compiled_code_cached() -> bool:
+    """Whether the kernels' compiled code is already in the on-disk cache (False: the next
+    run compiles it, which takes several seconds). True when the cache cannot be inspected."""
+    for obj in list(globals().values()):
+        cache_file = getattr(getattr(obj, "_cache", None), "_cache_file", None)
+        index = getattr(cache_file, "_index_path", None)
+        if index is not None and not Path(index).exists():
+            return False
+    return True

@@ -119,3 +119,9 @@ def test_a_changed_rule_is_recompiled_not_loaded_stale(tmp_path):
     assert "    x = (seek_logit\n" in text
     rules.write_text(text.replace("    x = (seek_logit\n", "    x = (seek_logit + 3.0\n"))
     assert research_started() > 2 * before
+
+
+def test_a_missing_cache_entry_is_reported(monkeypatch, tmp_path):
+    cache_file = k.pathway_starters._cache._cache_file
+    monkeypatch.setattr(cache_file, "_index_path", str(tmp_path / "absent.nbi"))
+    assert k.compiled_code_cached() is False
