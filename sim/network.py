@@ -9,7 +9,8 @@ an indicator vector, computed as one gather over the rows asked for.
 
 Properties that only ever switch on (took an elective, went abroad) are tracked
 incrementally instead: when people switch on, the people who have them as a tie are
-found through the reverse adjacency (built once, after all ties are drawn) and their
+found through the reverse adjacency (a CSR matrix built once, after all ties are drawn;
+the update is the product of the newly switched-on people's indicator with it) and their
 counters go up, so a decision reads a person's share with one lookup.
 """
 
@@ -22,7 +23,9 @@ from scipy import sparse
 
 @njit(cache=True)
 def add_rows(rows, indptr, indices, data, counts):
-    """``counts += `` the sum of the listed rows of a CSR matrix (``indptr``, ``indices``, ``data``)."""
+    """The sparse product ``counts += R[rows].sum(axis=0)`` (an indicator row vector of ``rows``
+    times the CSR matrix ``R`` given as ``indptr``, ``indices``, ``data``), in one compiled pass
+    over the listed rows without building the row slice."""
     for r in rows:
         for pos in range(indptr[r], indptr[r + 1]):
             counts[indices[pos]] += data[pos]
