@@ -88,6 +88,8 @@ class CareerModel(mesa.Model):
         self._hazard_by_study_year[np.asarray(par.research.start_years, dtype=int)] = par.research.base_hazard
         self._elective_study_year = np.zeros(o.school_years + 1, dtype=bool)
         self._elective_study_year[np.asarray(o.elective_years, dtype=int)] = True
+        self._training_years = np.asarray(config.destination.training_years, dtype=np.int64)
+        self._training_years_weights = np.asarray(config.destination.training_years_probs, dtype=float)
         # bookkeeping that keeps the yearly step off full-population scans
         self.stocks = np.zeros(len(STAGES), dtype=np.int64)  # current stock by stage
         self._cohort_start: dict[int, int] = {}               # entry cohort -> first id (ids are contiguous)
@@ -441,8 +443,7 @@ class CareerModel(mesa.Model):
         if len(ids) == 0:
             return
         key = self.streams.key
-        k.departures(ids, self.year, np.asarray(dest.training_years, dtype=np.int64),
-                     np.asarray(dest.training_years_probs, dtype=float), dest.j1_share, pop.role_model,
+        k.departures(ids, self.year, self._training_years, self._training_years_weights, dest.j1_share, pop.role_model,
                      pop.abroad_start, pop.training_end, pop.visa, pop.wish_improve, key("training", self.year),
                      key("visa", self.year, 1), key("training", self.year, 1), self._coef["returning"])
         self.network.mark("abroad", ids)
