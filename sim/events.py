@@ -34,10 +34,12 @@ class EventLog:
         self._chunks: list[tuple] = []
         self.count = 0
 
-    def log(self, year: int, ids: np.ndarray, from_stage, to_stage: int, cause: str) -> None:
+    def log(self, year: int, ids: np.ndarray, from_stage, to_stage, cause) -> None:
+        """Log ``ids`` moving in ``year``; ``from_stage`` and ``to_stage`` are stage codes and
+        ``cause`` a cause name or an array of cause codes, each one for all or one per id."""
         if len(ids) == 0:
             return
-        self._chunks.append((year, ids, from_stage, to_stage, CAUSE[cause]))
+        self._chunks.append((year, ids, from_stage, to_stage, CAUSE[cause] if isinstance(cause, str) else cause))
         self.count += len(ids)
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -47,15 +49,18 @@ class EventLog:
             dtypes = (np.int16, np.int64, np.int8, np.int8, np.int8)
             return {n: np.empty(0, d) for n, d in zip(names, dtypes)}
         sizes = np.array([len(c[1]) for c in self._chunks])
-        cols = {
+
+        def column(field: int) -> np.ndarray:  # one value per chunk or one per id
+            return np.concatenate([np.broadcast_to(np.asarray(c[field], np.int8), (len(c[1]),))
+                                   for c in self._chunks])
+
+        return {
             "year": np.repeat(np.array([c[0] for c in self._chunks], np.int16), sizes),
             "agent_id": np.concatenate([c[1] for c in self._chunks]).astype(np.int64, copy=False),
-            "from_stage": np.concatenate([np.broadcast_to(np.asarray(c[2], np.int8), (len(c[1]),))
-                                          for c in self._chunks]),
-            "to_stage": np.repeat(np.array([c[3] for c in self._chunks], np.int8), sizes),
-            "cause": np.repeat(np.array([c[4] for c in self._chunks], np.int8), sizes),
+            "from_stage": column(2),
+            "to_stage": column(3),
+            "cause": column(4),
         }
-        return cols
 
 
 ENTRY_FROM = NONE  # from_stage code for entry events (no previous stage)

@@ -106,17 +106,18 @@ def training_done(lo, hi, stage, home_training_end, year):
 
 
 @njit(cache=True)
-def move(ids, stage, stage_since, to_stage, year, stocks):
-    """Move ``ids`` to ``to_stage`` in ``year``, keeping the stock by stage; returns the stages they left."""
+def move(ids, to_stages, stage, stage_since, year, stocks):
+    """Move each of ``ids`` to its stage in ``to_stages`` in ``year``, keeping the stock by
+    stage; returns the stages they left."""
     left = np.empty(ids.shape[0], np.int8)
     for j in range(ids.shape[0]):
         i = ids[j]
         s = stage[i]
         left[j] = s
         stocks[s] -= 1
-        stage[i] = to_stage
+        stocks[to_stages[j]] += 1
+        stage[i] = to_stages[j]
         stage_since[i] = year
-    stocks[to_stage] += ids.shape[0]
     return left
 
 

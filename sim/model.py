@@ -184,10 +184,13 @@ class CareerModel(mesa.Model):
         return agent
 
     # ------------------------------------------------------------------ transitions
-    def _move(self, ids: np.ndarray, to_stage: int, cause: str) -> None:
+    def _move(self, ids: np.ndarray, to_stage: int | np.ndarray, cause: str | np.ndarray) -> None:
+        """Move ``ids`` to ``to_stage`` (one stage for all, or one per id) for ``cause`` (a cause
+        name, or an array of cause codes)."""
         if len(ids) == 0:
             return
-        from_stage = k.move(ids, self.pop.stage, self.pop.stage_since, to_stage, self.year, self.stocks)
+        to = np.full(len(ids), to_stage, np.int8) if np.ndim(to_stage) == 0 else to_stage
+        from_stage = k.move(ids, to, self.pop.stage, self.pop.stage_since, self.year, self.stocks)
         self.events.log(self.year, ids, from_stage, to_stage, cause)
 
     def _cohort_bounds(self, first: int, last: int) -> tuple[int, int]:
@@ -233,6 +236,7 @@ class CareerModel(mesa.Model):
 
     # 0. leaving the model --------------------------------------------------------------
     _EXIT_CAUSES = ("death", "retired", "dropout", "left_medicine")
+    _EXIT_CODES = np.array([CAUSE[name] for name in _EXIT_CAUSES], np.int8)  # event-log cause codes
 
     def _schedule_exits(self, ids: np.ndarray, cohort: int) -> None:
         """Draw, at entry, the year and cause each person will leave the model (if within the horizon).
@@ -256,8 +260,8 @@ class CareerModel(mesa.Model):
         has_exit = leaves.any(axis=0)
         first = leaves.argmax(axis=0)[has_exit]
         cols = np.flatnonzero(has_exit)
-        cause = np.where(dies[first, cols], 0, np.where(retire[first, cols], 1,
-                                                         np.where(student[first, 0], 2, 3))).astype(np.int8)
+        cause = self._EXIT_CODES[np.where(dies[first, cols], 0, np.where(retire[first, cols], 1,
+                                                                          np.where(student[first, 0], 2, 3)))]
         exit_years = years[first]
         order = np.argsort(exit_years, kind="stable")
         ys, starts = np.unique(exit_years[order], return_index=True)
@@ -270,10 +274,8 @@ class CareerModel(mesa.Model):
             return
         ids = np.concatenate([c[0] for c in scheduled])
         cause = np.concatenate([c[1] for c in scheduled])
-        for code, name in enumerate(self._EXIT_CAUSES):
-            who = ids[cause == code]
-            self._move(who, EXITED, name)
-            self.pop.exit_year[who] = self.year
+        self._move(ids, EXITED, cause)
+        self.pop.exit_year[ids] = self.year
         self._flow["exits"] += len(ids)
 
     # 1. research engagement (POP2024) ------------------------------------------------------
@@ -383,8 +385,7 @@ class CareerModel(mesa.Model):
     def _give_up(self, ids: np.ndarray) -> None:
         pop = self.pop
         back_to_training = pop.home_training_end[ids] > self.year
-        self._move(ids[back_to_training], HOME_TRAINING, "gave_up")
-        self._move(ids[~back_to_training], HOME_PRACTICE, "gave_up")
+        self._move(ids, np.where(back_to_training, HOME_TRAINING, HOME_PRACTICE).astype(np.int8), "gave_up")
         self._flow["gave_up"] += len(ids)
 
     def exams(self) -> None:
@@ -502,9 +503,10 @@ class CareerModel(mesa.Model):
         pop.sector[ids] = sector
         pop.return_year[ids] = self.year
         pop.kt[ids] = kt
-        for code, stage in enumerate(RETURNED):
-            self._move(ids[sector == code], stage, cause)
+        self._move(ids, self._RETURNED_STAGES[sector], cause)
         self._flow["returns"] += len(ids)
+
+    _RETURNED_STAGES = np.array(RETURNED, np.int8)  # stage by sector code
 
     def sector_drift(self) -> None:
         """Disillusionment with the state system moves public-sector returnees to private practice."""

@@ -68,9 +68,9 @@ def test_move_keeps_stocks_and_returns_the_stages_left():
     stage = np.array([0, 0, 1, 2, 1], np.int8)
     since = np.zeros(5, np.int16)
     stocks = np.bincount(stage, minlength=4).astype(np.int64)
-    left = k.move(np.array([1, 2, 4]), stage, since, 3, 9, stocks)
+    left = k.move(np.array([1, 2, 4]), np.array([3, 3, 0], np.int8), stage, since, 9, stocks)
     assert left.tolist() == [0, 1, 1]
-    assert stage.tolist() == [0, 3, 3, 2, 3] and since.tolist() == [0, 9, 9, 0, 9]
+    assert stage.tolist() == [0, 3, 3, 2, 0] and since.tolist() == [0, 9, 9, 0, 9]
     assert stocks.tolist() == np.bincount(stage, minlength=4).tolist()
 
 
