@@ -175,37 +175,60 @@ def elective_applicants(lo, hi, year, stage, cohort, n_electives, max_per_studen
 
 
 @njit(cache=True)
-def elective_choices(app, english, research, key_hic, key_type, coef, reference):
-    """Each applicant's wished destination (high-income or not) and type (research or clinical)."""
+def elective_offers(app, english, standing, research, noise, threshold_hic, threshold_lmic, key_hic, key_type,
+                    coef, reference):
+    """Each applicant's wished host (high-income or not) and elective type (research or
+    clinical), whether they meet that host's English threshold, and their priority with
+    hosts: grades plus English plus noise (``noise``: one standard normal per applicant)."""
     p, ref = coef[0], reference[0]
     m = app.shape[0]
     hic = np.empty(m, np.bool_)
     research_type = np.empty(m, np.bool_)
+    eligible = np.empty(m, np.bool_)
+    priority = np.empty(m, np.float64)
     for j in range(m):
         i = app[j]
         hic[j] = d.happens(uniform_at(key_hic, i), d.elective_prefers_hic_logit(p, ref, english[i]))
         research_type[j] = d.happens(uniform_at(key_type, i), d.elective_research_logit(p, research[i]))
-    return hic, research_type
+        eligible[j] = english[i] >= (threshold_hic if hic[j] else threshold_lmic)
+        priority[j] = standing[i] + english[i] + p.host_priority_noise_sd * noise[j]
+    return hic, research_type, eligible, priority
 
 
 @njit(cache=True)
-def elective_uptake(ids, funds, cost, key, coef):
-    """Whether each accepted student can pay (``funds`` and ``cost`` per id, in USD)."""
+def elective_uptake(ids, hic, award, resources, family_funds, scholarship, cost_hic, cost_lmic, key, coef):
+    """Whether each accepted student can pay: family funds (``resources`` times ``family_funds``)
+    plus any scholarship, against the cost of the host they chose (USD)."""
     p = coef[0]
     takes = np.empty(ids.shape[0], np.bool_)
     for j in range(ids.shape[0]):
-        takes[j] = d.happens(uniform_at(key, ids[j]), d.afford_logit(p, funds[j], cost[j]))
+        i = ids[j]
+        funds = resources[i] * family_funds + (scholarship if award[j] else 0.0)
+        cost = cost_hic if hic[j] else cost_lmic
+        takes[j] = d.happens(uniform_at(key, i), d.afford_logit(p, funds, cost))
     return takes
 
 
 @njit(cache=True)
-def elective_effects(who, research_type, hic, role_model, transformed, research_tilt, intl_health,
-                     key_role, key_trans, key_tilt, key_intl, coef):
-    """What each elective did (SON2021 Box 2): role model met, perspective transformed, and the
-    research (research electives) and international-health (low/middle-income hosts) tilts."""
+def electives_taken(who, hic, research_type, n_electives, elective_type, elective_dest, hic_elective, role_model,
+                    transformed, research_tilt, intl_health, key_role, key_trans, key_tilt, key_intl, coef):
+    """Record the electives taken and what each did (SON2021 Box 2): role model met,
+    perspective transformed, and the research (research electives) and international-health
+    (low/middle-income hosts) tilts. A first elective sets the person's elective type and
+    destination. Returns who took their first elective."""
     p = coef[0]
+    first = np.empty(who.shape[0], np.int64)
+    n_first = 0
     for j in range(who.shape[0]):
         i = who[j]
+        if n_electives[i] == 0:
+            elective_type[i] = 1 if research_type[j] else 0
+            elective_dest[i] = 0 if hic[j] else 1
+            first[n_first] = i
+            n_first += 1
+        n_electives[i] += 1
+        if hic[j]:
+            hic_elective[i] = True
         if uniform_at(key_role, i) < p.role_model:
             role_model[i] = True
         if uniform_at(key_trans, i) < p.perspective_transformed:
@@ -214,6 +237,7 @@ def elective_effects(who, research_type, hic, role_model, transformed, research_
             research_tilt[i] = True
         if not hic[j] and uniform_at(key_intl, i) < p.intl_health_given_lmic:
             intl_health[i] = True
+    return first[:n_first]
 
 
 # --- graduation --------------------------------------------------------------------------------

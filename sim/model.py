@@ -312,12 +312,10 @@ class CareerModel(mesa.Model):
         self._flow["elective_applications"] += len(app)
         if len(app) == 0:
             return
-        wants_hic, research_type = k.elective_choices(app, pop.english, pop.research, key("elective", year, 1),
-                                                      key("elective", year, 2), p, ref)
-        english = pop.english[app]
-        eligible = english >= np.where(wants_hic, hosts.english_threshold_hic, hosts.english_threshold_lmic)
-        priority = pop.standing[app] + english + cfg.params.elective.host_priority_noise_sd * self.streams.normal(
-            "elective", year, app, 3)
+        wants_hic, research_type, eligible, priority = k.elective_offers(
+            app, pop.english, pop.standing, pop.research, self.streams.normal("elective", year, app, 3),
+            hosts.english_threshold_hic, hosts.english_threshold_lmic, key("elective", year, 1),
+            key("elective", year, 2), p, ref)
         accepted = np.zeros(len(app), dtype=bool)
         for is_hic, slots in ((True, hosts.hic_slots), (False, hosts.lmic_slots)):
             n_slots = int(round(slots * cfg.scale * pol.elective_slots_multiplier))
@@ -327,21 +325,18 @@ class CareerModel(mesa.Model):
         self._flow["electives_accepted"] += len(acc)
         n_awards = int(pol.scholarship_budget_usd * cfg.scale // pol.scholarship_amount_usd)
         award = d.award_scholarships(pop.standing[app[acc]], n_awards)
-        cost = np.where(wants_hic[acc], hosts.cost_hic_usd, hosts.cost_lmic_usd)
-        funds = pop.resources[app[acc]] * o.family_funds_usd + award * pol.scholarship_amount_usd
-        takes = k.elective_uptake(app[acc], funds, cost, key("elective", year, 4), p)
+        takes = k.elective_uptake(app[acc], wants_hic[acc], award, pop.resources, o.family_funds_usd,
+                                  pol.scholarship_amount_usd, hosts.cost_hic_usd, hosts.cost_lmic_usd,
+                                  key("elective", year, 4), p)
         self._flow["scholarships"] += int((award & takes).sum())
         go = acc[takes]
         who = app[go]
         hic, research = wants_hic[go], research_type[go]
-        first = pop.n_electives[who] == 0
-        self.network.mark("elective", who[first])
-        pop.elective_type[who[first]] = research[first].astype(np.int8)
-        pop.elective_dest[who[first]] = (~hic[first]).astype(np.int8)
-        pop.n_electives[who] += 1
-        pop.hic_elective[who] |= hic
-        k.elective_effects(who, research, hic, pop.role_model, pop.transformed, pop.research_tilt, pop.intl_health,
-                           *(key("elective_effects", year, draw) for draw in range(4)), self._coef["elective_effects"])
+        first = k.electives_taken(who, hic, research, pop.n_electives, pop.elective_type, pop.elective_dest,
+                                  pop.hic_elective, pop.role_model, pop.transformed, pop.research_tilt,
+                                  pop.intl_health, *(key("elective_effects", year, draw) for draw in range(4)),
+                                  self._coef["elective_effects"])
+        self.network.mark("elective", first)
         self._flow["electives_started"] += len(who)
         self._flow["electives_hic"] += int(hic.sum())
         self._flow["electives_research"] += int(research.sum())
