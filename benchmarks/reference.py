@@ -1,6 +1,6 @@
 """A per-agent reference implementation of the career-migration model, in classic Mesa style.
 
-This is the baseline the vectorised model (``sim/model.py``) is measured and tested against.
+This is the baseline the array-based model (``sim/model.py``) is measured and tested against.
 It implements the SAME rules with the SAME parameters (a :class:`sim.config.SimConfig`,
 built with ``sim.app.load_config``), but the way a textbook Mesa model would:
 
@@ -21,12 +21,12 @@ Within a phase agents are visited in registration order (``do``, as Mesa's old
 agent's draws are independent and every capacity-limited allocation is made by the model
 after all agents of the phase have declared themselves.
 
-It does not reproduce the vectorised model's random draws (that model uses counter-based
+It does not reproduce the array-based model's random draws (that model uses counter-based
 streams per decision, see ``sim/streams.py``), only the same distributions: the two are
 compared statistically over many seeds in ``tests/test_reference.py``.
 
 Nothing from ``sim.decisions`` is used: the formulas are re-written here in scalar form on
-purpose, so that the comparison checks the vectorised formulas too.
+purpose, so that the comparison checks the model's compiled rules too.
 """
 
 from __future__ import annotations

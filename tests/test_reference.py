@@ -1,4 +1,4 @@
-"""The vectorised model against the per-agent reference (``benchmarks/reference.py``).
+"""The array-based model against the per-agent reference (``benchmarks/reference.py``).
 
 The reference implements the same rules as ``sim/model.py`` the classic Mesa way (one
 ``mesa.Agent`` per person deciding with scalar draws, one ``agents.do`` per phase, the
