@@ -379,6 +379,12 @@ def sectors_on_return(ids, research, wish_improve, research_tilt, orientation, p
 
 # --- the on-disk cache ---------------------------------------------------------------------------
 
+def _cache_files() -> list:
+    """The on-disk cache entries of this module's compiled functions (numba's ``IndexDataCacheFile``)."""
+    files = (getattr(getattr(obj, "_cache", None), "_cache_file", None) for obj in list(globals().values()))
+    return [f for f in files if f is not None]
+
+
 def _key_cache_on_dependencies() -> None:
     """Make a change to :mod:`sim.decisions` or :mod:`sim.population` invalidate the kernels' cache.
 
@@ -393,9 +399,8 @@ def _key_cache_on_dependencies() -> None:
     for module in (d, population):
         digest.update(Path(module.__file__).read_bytes())
     deps = digest.hexdigest()
-    for obj in list(globals().values()):
-        cache_file = getattr(getattr(obj, "_cache", None), "_cache_file", None)
-        if cache_file is not None and hasattr(cache_file, "_source_stamp"):
+    for cache_file in _cache_files():
+        if hasattr(cache_file, "_source_stamp"):
             cache_file._source_stamp = (cache_file._source_stamp, deps)
 
 
@@ -405,9 +410,5 @@ _key_cache_on_dependencies()
 def compiled_code_cached() -> bool:
     """Whether the kernels' compiled code is already in the on-disk cache (False: the next
     run compiles it, which takes several seconds). True when the cache cannot be inspected."""
-    for obj in list(globals().values()):
-        cache_file = getattr(getattr(obj, "_cache", None), "_cache_file", None)
-        index = getattr(cache_file, "_index_path", None)
-        if index is not None and not Path(index).exists():
-            return False
-    return True
+    indexes = (getattr(cache_file, "_index_path", None) for cache_file in _cache_files())
+    return all(Path(index).exists() for index in indexes if index is not None)

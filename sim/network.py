@@ -92,19 +92,12 @@ class Network:
 
     def counts(self, name: str) -> tuple[np.ndarray, float]:
         """Per person, how many of their ties are marked ``name`` so far, and one over the
-        number of ties (0 without ties): their product is the share :meth:`counted_share` gives."""
+        number of ties (0 without ties): their product is the share of the person's ties so marked."""
         counts = self._counts.get(name)
         if counts is None:
             n = self._reverse.shape[0] if self._reverse is not None else self.table.shape[1]
             counts = self._counts[name] = np.zeros(n, np.int32)
         return counts, (1.0 / self.k if self.k else 0.0)
-
-    def counted_share(self, name: str, ids: np.ndarray) -> np.ndarray:
-        """Share of each id's ties marked with ``name`` so far."""
-        counts = self._counts.get(name)
-        if counts is None or self.k == 0:
-            return np.zeros(len(ids))
-        return counts[ids] * (1.0 / self.k)
 
     def adjacency(self, ids: np.ndarray, n: int) -> sparse.csr_matrix:
         """Row-normalised adjacency of ``ids`` (rows) to all ``n`` people (columns)."""
