@@ -52,14 +52,6 @@ NOT_COLUMNS = ("jobs", "objective", "outputs", "seed", "experiment")
 
 # ---------------------------------------------------------------- the command line
 
-class _Stopped(SystemExit):
-    """SIGTERM: unwind (removing what the run wrote) and exit 128 + 15."""
-
-
-def _terminate(signum, frame):  # noqa: ARG001 - signal handler signature
-    raise _Stopped(128 + signum)
-
-
 def _quoted(path: Path) -> str:
     text = str(path).replace("\\", "\\\\").replace("'", "\\'")
     return f"'{text}'"
@@ -96,7 +88,7 @@ def cli(argv: list[str] | None = None) -> None:
             print(f"error: {found.folder_key}: {err}", file=sys.stderr)
             sys.exit(2)
         sys.argv = [sys.argv[0], *_with_folder(args, found.folder_key, found.folder)]
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    previous = signal.signal(signal.SIGTERM, ensemble.request_stop)
     sweep.REPORTED_BY_CLI[0] = True
     code = 0
     try:
@@ -105,7 +97,7 @@ def cli(argv: list[str] | None = None) -> None:
         print("error: interrupted; results completed so far are kept, the unfinished ones removed",
               file=sys.stderr)
         code = 130
-    except _Stopped as stop:
+    except ensemble.Stopped as stop:
         print("error: stopped (SIGTERM); results completed so far are kept, the unfinished ones removed",
               file=sys.stderr)
         code = stop.code
@@ -139,6 +131,8 @@ def _remove_if_empty(folder: Path, multirun: bool) -> None:
                 outputs.discard_run(p)
         for name in (outputs.SWEEP_FILE, outputs.TABLES_LOCK, *outputs.SWEEP_EXTRAS):
             (folder / name).unlink(missing_ok=True)
+    elif outputs.is_complete(folder):
+        return
     outputs.discard_run(folder)
 
 
@@ -277,6 +271,7 @@ def _progress_bar(n: int, job: Job):
 
 def run_job(cfg: DictConfig, job: Job) -> Any:
     """Run one job: keep an earlier identical result, or run its replications and write its folder."""
+    ensemble.check_stop()
     t0 = time.perf_counter()
     folder = job.folder
     run_cfg = to_run_config(cfg)
@@ -352,6 +347,7 @@ def _write_folder(cfg: DictConfig, run_cfg: RunConfig, sim_cfg: Any, job: Job, r
             "replications": run_cfg.replications, "objective": run_cfg.objective, "objective_value": objective,
             "status": "complete", "config_sha256": outputs.sha256_text(resolved_yaml),
         })
+        ensemble.check_stop()
         writer.json("run.json", {
             "experiment": job.experiment, "params": job.choices.get("params"), "overrides": job.overrides,
             "seed": sim_cfg.seed, "years": sim_cfg.years, "scale": sim_cfg.scale,
@@ -367,6 +363,14 @@ def _write_folder(cfg: DictConfig, run_cfg: RunConfig, sim_cfg: Any, job: Job, r
         writer.discard()
         raise
     return objective if run_cfg.objective else first.summary
+
+
+def _traceback_to_log_file(message: str) -> None:
+    """The current exception's traceback into the job's log file only (the console gets one line)."""
+    record = log.makeRecord(log.name, logging.ERROR, __file__, 0, message, (), sys.exc_info())
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
 
 
 def _discard(folder: Path) -> None:
@@ -396,7 +400,7 @@ def main(cfg: DictConfig) -> Any:
         sys.exit(2)
     except Exception as exc:  # noqa: BLE001 - in a sweep, one job's failure must not stop the others
         if job.multirun:
-            log.exception("%s failed", job.name)  # the traceback, in the job's log
+            _traceback_to_log_file(f"{job.name} failed")
             return job.failed(f"{type(exc).__name__}: {exc}".splitlines()[0])
         _discard(job.folder)
         raise

@@ -52,20 +52,30 @@ ConfigStore.instance().store(name="config_schema", node=RunConfig)
 
 def sweep_label(overrides: list[str], experiment: str | None) -> str:
     """What a sweep runs, for its folder name: the experiment(s) named on the command line
-    (``baseline+more_scholarships``), else the one chosen; at most 60 characters."""
+    (``baseline+more_scholarships``), else the parameter search, else the experiment
+    chosen; at most 60 characters."""
+    named = {}
     for ov in overrides:
         key, sep, value = ov.partition("=")
-        if sep and key.lstrip("+~") == "experiment":
+        if sep and key.lstrip("+~") in ("experiment", "search"):
             text = re.sub(r"^(choice|glob)\((.*)\)$", r"\2", value.strip()).replace("*", "all")
-            text = re.sub(r"[^A-Za-z0-9_.-]+", "+", text).strip("+")
-            return text[:60] or "sweep"
-    return experiment or "sweep"
+            named[key.lstrip("+~")] = re.sub(r"[^A-Za-z0-9_.-]+", "+", text).strip("+")[:60]
+    return named.get("experiment") or named.get("search") or experiment or "sweep"
 
 
 def _sweep_label_resolver(overrides: Any, experiment: Any) -> str:
     return sweep_label([str(o) for o in overrides or []], experiment)
 
 
+def _console_level(mode: Any) -> str:
+    """Log lines on the console: all of them, except in a sweep shown in a terminal, where a
+    progress bar takes their place (the job's log file keeps every line)."""
+    import sys
+
+    return "WARNING" if str(mode).endswith("MULTIRUN") and sys.stderr.isatty() else "INFO"
+
+
+OmegaConf.register_new_resolver("console_level", _console_level, replace=True)
 # ``${sweep_label:${hydra.overrides.task},${hydra.runtime.choices.experiment}}`` in
 # configs/config.yaml; cached (on its text) like Hydra's ``${now:}``, so that every job of a
 # sweep (whose own configuration names one experiment) resolves the same sweep folder
@@ -817,7 +827,8 @@ def folder_problem(key: str, folder: Path, sweep: bool) -> str | None:
         return None  # a new folder
     foreign = outputs.foreign_entries(folder, sweep=sweep)
     if foreign:
-        names = ", ".join(sorted(p.name for p in foreign)[:3]) + (", ..." if len(foreign) > 3 else "")
+        shown = sorted({p.relative_to(folder).as_posix() for p in foreign})
+        names = ", ".join(shown[:3]) + (", ..." if len(shown) > 3 else "")
         what = "earlier sweeps" if sweep else "earlier runs"
         return (f"{key}: {folder} holds files that are not {what} of this simulation ({names}); "
                 "a run writes only into a new or empty folder or one of its own earlier results")

@@ -117,6 +117,27 @@ class Plan:
 _PLAN: Plan | None = None
 
 
+class Stopped(SystemExit):
+    """SIGTERM: unwind (removing what the run wrote) and exit 128 + 15."""
+
+
+STOP_REQUESTED: list[int] = []
+
+
+def request_stop(signum: int, frame: Any = None) -> None:  # noqa: ARG001 - a signal handler
+    """The SIGTERM handler of ``python -m sim``: stop. The request is also remembered, because
+    an exception raised by a signal handler is lost when the signal arrives while Python runs
+    a finaliser (``__del__``, a weakref callback); :func:`check_stop` raises it again."""
+    STOP_REQUESTED.append(signum)
+    raise Stopped(128 + signum)
+
+
+def check_stop() -> None:
+    """Raise :class:`Stopped` if a stop was requested (called between replications and jobs)."""
+    if STOP_REQUESTED:
+        raise Stopped(128 + STOP_REQUESTED[0])
+
+
 def _settle() -> None:
     """Collect what a worker's set-up left behind and freeze it: later collections skip those
     objects, so collecting each finished model's cycles costs about a millisecond, not 0.15 s."""
@@ -199,6 +220,7 @@ def run_replications(plan: Plan, n: int, workers: int,
         gc.freeze()
         try:
             for k in range(n):
+                check_stop()
                 results[k] = run_one(plan, k)
                 if progress:
                     progress(len(results))
@@ -208,6 +230,7 @@ def run_replications(plan: Plan, n: int, workers: int,
     pool = _context().Pool(min(workers, n), initializer=_init_worker, initargs=(plan,))
     try:
         for rep in pool.imap_unordered(_worker_run, range(n)):
+            check_stop()
             results[rep.replication] = rep
             if progress:
                 progress(len(results))

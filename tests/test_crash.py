@@ -19,11 +19,13 @@ from pathlib import Path
 import pytest
 
 from sim import outputs
-from sim.outputs import COMPLETE, RUN_FILES, IncompleteRunError, read_events, read_summary, read_timeseries
+from sim.outputs import (COMPLETE, KNOWN_FILES, LEGACY_FILES, RUN_FILES, IncompleteRunError, read_events,
+                         read_summary, read_timeseries)
 
 ROOT = Path(__file__).resolve().parent.parent
 # big enough that the model and the writing take a few seconds
 BIG = ["scale=1", "years=35", "seed=3"]
+OTHER = ["seed=4"]  # another configuration of the same size
 
 
 def start(args, cwd: Path) -> subprocess.Popen:
@@ -58,17 +60,25 @@ def assert_not_a_result(folder: Path) -> None:
             read(folder)
 
 
-def assert_same_result(folder: Path, clean: Path) -> None:
+def assert_same_result(folder: Path, clean: Path, temporaries_ok: bool = False) -> None:
     assert (folder / COMPLETE).is_file()
     assert (folder / "summary.json").read_text() == (clean / "summary.json").read_text()
     assert read_timeseries(folder).equals(read_timeseries(clean))
     assert read_events(folder).equals(read_events(clean))
     leftovers = sorted(p.name for p in folder.iterdir() if p.name.startswith(".") and p.name != ".hydra")
-    assert leftovers == [], f"temporary files left behind: {leftovers}"
+    assert temporaries_ok or leftovers == [], f"temporary files left behind: {leftovers}"
+
+
+def _seed(folder: Path) -> int:
+    return json.loads((outputs.require_complete(folder) / "run.json").read_text())["seed"]
+
+
+def _result_times(folder: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in folder.iterdir() if p.name in (*KNOWN_FILES, COMPLETE)}
 
 
 def test_killed_run_is_not_a_result_and_a_rerun_completes_it(tmp_path):
-    out, clean = tmp_path / "run", tmp_path / "clean"
+    out, clean, other = tmp_path / "run", tmp_path / "clean", tmp_path / "other"
     reference = start([*BIG, f"hydra.run.dir={clean}"], tmp_path)  # meanwhile, a clean run for comparison
     victim = start([*BIG, f"hydra.run.dir={out}"], tmp_path)
     # kill as soon as the folder appears: the model has not finished, nothing is complete
@@ -80,70 +90,83 @@ def test_killed_run_is_not_a_result_and_a_rerun_completes_it(tmp_path):
     finish(reference)
     assert_same_result(out, clean)
     assert read_summary(out) == read_summary(clean)
-    # a rerun into the complete folder drops the old marker first; kill it while it writes
-    # its files (config.yaml is the first, once the model has run), then repair it again
-    _kill_while_writing(tmp_path, out, clean, "config.yaml")
+    # the same command again keeps the complete result: nothing is rewritten
+    before = _result_times(out)
+    finish(start([*BIG, f"hydra.run.dir={out}"], tmp_path))
+    assert _result_times(out) == before
+    # another configuration into the complete folder, killed while it writes: the earlier
+    # result stays whole until the new one replaces it at once; a rerun then completes it
+    finish(start([*BIG, *OTHER, f"hydra.run.dir={other}"], tmp_path))
+    _kill_while_writing(tmp_path, out, clean, other, "summary.json")
     # a bad rerun into the complete folder is refused before it touches anything
     before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
     r = subprocess.run([sys.executable, "-m", "sim", *BIG, "years=abc", f"hydra.run.dir={out}"], cwd=tmp_path,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
-    assert read_summary(out) == read_summary(clean)
+    assert read_summary(out) == read_summary(other)
 
 
-def _marker_time(folder: Path) -> int | None:
-    try:
-        return (folder / COMPLETE).stat().st_mtime_ns
-    except FileNotFoundError:
-        return None
-
-
-def _kill_while_writing(tmp_path: Path, out: Path, clean: Path, first_file: str) -> None:
-    """Rerun into ``out``, kill it once ``first_file`` is rewritten; check; then repair and check."""
-    old = _marker_time(out)
-    victim = start([*BIG, f"hydra.run.dir={out}"], tmp_path)
-    if old is not None:  # a complete folder: its marker goes first, then the old files
-        deadline = time.monotonic() + 120
-        while _marker_time(out) == old:
-            assert victim.poll() is None and time.monotonic() < deadline
-            time.sleep(0.002)
-        time.sleep(0.05)
-    wait_for(out / first_file, victim)
+def _kill_while_writing(tmp_path: Path, out: Path, earlier: Path | None, clean: Path, first_file: str) -> None:
+    """Run ``clean``'s configuration into ``out`` (which holds ``earlier``'s result, or nothing),
+    kill it once ``first_file`` is being written; check; then repair and check."""
+    victim = start([*BIG, *OTHER, f"hydra.run.dir={out}"], tmp_path)
+    deadline = time.monotonic() + 120
+    while not any(p.name.startswith(f".{first_file}.tmp") for p in out.glob(".*")):
+        assert victim.poll() is None, f"the run ended before {first_file} was written: {victim.stderr.read()}"
+        assert time.monotonic() < deadline, f"{first_file} was never written"
+        time.sleep(0.001)
     kill(victim)
-    # whatever state it was killed in: either not a result, or the whole, correct result
-    if (out / COMPLETE).exists():
-        assert_same_result(out, clean)
-    else:
+    # whatever state it was killed in: the earlier result whole, not a result, or the new result whole
+    if not (out / COMPLETE).exists():
         assert_not_a_result(out)
-    finish(start([*BIG, f"hydra.run.dir={out}"], tmp_path))
+    elif _seed(out) == _seed(clean):
+        assert_same_result(out, clean, temporaries_ok=True)
+    else:
+        assert earlier is not None
+        assert_same_result(out, earlier, temporaries_ok=True)
+    finish(start([*BIG, *OTHER, f"hydra.run.dir={out}"], tmp_path))
     assert_same_result(out, clean)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("first_file", ["config.yaml", "summary.json", "timeseries.parquet", "events.parquet",
-                                        "stocks.png", "run.json"])
+@pytest.mark.parametrize("first_file", ["config.yaml", "summary.json", "timeseries.parquet", "runs.parquet",
+                                        "yearly.parquet", "events.parquet", "stocks.png", "run.json"])
 def test_run_killed_at_each_file(tmp_path, first_file):
-    out, clean = tmp_path / "run", tmp_path / "clean"
+    out, clean, other = tmp_path / "run", tmp_path / "clean", tmp_path / "other"
     finish(start([*BIG, f"hydra.run.dir={clean}"], tmp_path))
-    _kill_while_writing(tmp_path, out, clean, first_file)  # into a fresh folder
-    _kill_while_writing(tmp_path, out, clean, first_file)  # into a complete folder
+    finish(start([*BIG, *OTHER, f"hydra.run.dir={other}"], tmp_path))
+    _kill_while_writing(tmp_path, out, None, other, first_file)  # into a fresh folder
+    finish(start([*BIG, f"hydra.run.dir={out}"], tmp_path))
+    _kill_while_writing(tmp_path, out, clean, other, first_file)  # into a complete folder of another run
 
 
-def test_failing_job_in_a_sweep_leaves_no_half_folder(tmp_path):
-    # a job that fails after writing some files (here: the plot raises) removes its folder;
-    # the sweep's own record (multirun.yaml) stays, and the command fails
-    code = ("import sys, sim.plots\n"
-            "def boom(*a, **k):\n"
-            "    raise RuntimeError('boom')\n"
-            "sim.plots.plot_stocks = boom\n"
+def test_a_failing_job_does_not_stop_the_sweep(tmp_path):
+    # the job with seed 2 fails inside the model; the others run; at the end the failure is
+    # one line naming the job, and the command fails; the failed job's folder says why and
+    # holds no result files; the sweep's table has the jobs that completed
+    code = ("import sys, sim.ensemble as e\n"
+            "run_one = e.run_one\n"
+            "def boom(plan, k):\n"
+            "    if plan.seed == 2:\n"
+            "        raise RuntimeError('boom')\n"
+            "    return run_one(plan, k)\n"
+            "e.run_one = boom\n"
             "from sim.app import cli\n"
             "cli(sys.argv[1:])\n")
     sweep = tmp_path / "sweep"
-    r = subprocess.run([sys.executable, "-c", code, "-m", "seed=1,2", "scale=0.01", "years=3",
+    r = subprocess.run([sys.executable, "-c", code, "-m", "seed=1,2,3", "scale=0.01", "years=3",
                         f"hydra.sweep.dir={sweep}"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert r.returncode != 0 and "boom" in r.stderr
-    assert sorted(p.name for p in sweep.iterdir()) == ["multirun.yaml"]
+    assert r.returncode == 1, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("error: ")]
+    assert len(lines) == 2 and "job 1 (seed=2" in lines[0] and "RuntimeError: boom" in lines[0], r.stderr
+    assert "Traceback" not in r.stderr and "Traceback" not in r.stdout
+    failed = json.loads((sweep / "1" / "FAILED").read_text())
+    assert failed["error"] == "RuntimeError: boom" and failed["overrides"][0] == "seed=2"
+    assert "Traceback" in (sweep / "1" / "sim.log").read_text()  # the traceback, in the job's log
+    assert not any((sweep / "1" / name).exists() for name in KNOWN_FILES)
+    assert_not_a_result(sweep / "1")
+    assert outputs.read_runs(sweep)["job"].tolist() == [0, 2]
 
 
 def test_stopped_run_removes_its_folder(tmp_path):
@@ -152,8 +175,10 @@ def test_stopped_run_removes_its_folder(tmp_path):
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # the first progress line: the run is under way (and its SIGTERM handler installed)
     for line in p.stdout:
-        if " - year " in line:
+        if " - started: " in line:
             break
+    else:
+        raise AssertionError(f"the run never said it started: {p.stderr.read()}")
     p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=60)
     if p.returncode == 0:  # finished before the signal arrived (a very fast machine)
@@ -207,7 +232,7 @@ def test_readers_refuse_files_changed_after_completion(tmp_path):
 
 
 def test_legacy_marker_needs_every_file(tmp_path):
-    for name in RUN_FILES:
+    for name in LEGACY_FILES:
         (tmp_path / name).write_text("x")
     (tmp_path / COMPLETE).write_text("all run files written\n")
     outputs.require_complete(tmp_path)
