@@ -88,6 +88,8 @@ def cli(argv: list[str] | None = None) -> None:
             print(f"error: {found.folder_key}: {err}", file=sys.stderr)
             sys.exit(2)
         sys.argv = [sys.argv[0], *_with_folder(args, found.folder_key, found.folder)]
+    if found.pool:
+        ensemble.prestart()  # the workers' imports overlap Hydra's composition of the run
     previous = signal.signal(signal.SIGTERM, ensemble.request_stop)
     sweep.REPORTED_BY_CLI[0] = True
     code = 0
@@ -152,6 +154,7 @@ class Job:
     launcher_jobs: int | None
     objective: str | None = None
     swept: dict[str, str] = field(default_factory=dict)
+    sweep_id: str | None = None
 
     @classmethod
     def from_hydra(cls, hc: Any, cfg: DictConfig) -> "Job":
@@ -159,17 +162,20 @@ class Job:
         root = Path(str(hc.sweep.dir)).absolute() if multirun else None
         overrides = list(hc.overrides.task)
         swept: dict[str, str] = {}
+        sweep_id = None
         if root is not None:
             try:
-                base = json.loads((root / outputs.SWEEP_FILE).read_text(encoding="utf-8")).get("overrides", [])
+                ledger = json.loads((root / outputs.SWEEP_FILE).read_text(encoding="utf-8"))
             except (OSError, ValueError):
-                base = []
+                ledger = {}
+            base = ledger.get("overrides", [])
+            sweep_id = ledger.get("id")
             swept = dict(ov.split("=", 1) for ov in overrides if ov not in base and "=" in ov)
         n_jobs = OmegaConf.select(hc, "launcher.n_jobs", default=None)
         objective = cfg.get("objective") if isinstance(cfg.get("objective"), str) else None
         return cls(Path(hc.runtime.output_dir), multirun, OmegaConf.select(hc, "job.num", default=None), root,
                    overrides, dict(hc.runtime.choices), str(OmegaConf.select(hc, "launcher._target_", default="")),
-                   n_jobs if isinstance(n_jobs, int) else None, objective, swept)
+                   n_jobs if isinstance(n_jobs, int) else None, objective, swept, sweep_id)
 
     @property
     def experiment(self) -> str | None:
@@ -289,20 +295,23 @@ def run_job(cfg: DictConfig, job: Job) -> Any:
     plots = _want(run_cfg.outputs.plots, job, n)
     workers = _workers(run_cfg, sim_cfg, job)
     plan = ensemble.Plan(sim_cfg, sim_cfg.seed, job.choices.get("params"), (0,) if events else ())
-    if workers == 1 or n == 1:
+    adaptive = run_cfg.jobs == 0  # jobs=N: a pool of N whatever the size
+    if workers == 1 or n == 1 or adaptive:
         from . import kernels
 
         if not kernels.compiled_code_cached():
             log.info("compiling the decision loops (once per machine and version; about ten seconds)")
-    log.log(logging.DEBUG if job.multirun else logging.INFO, "started: %d replication(s) on %d process(es)",
+    log.log(logging.DEBUG if job.multirun else logging.INFO, "started: %d replication(s) on up to %d process(es)",
             n, workers)
     bar = _progress_bar(n, job)
     try:
-        reps = ensemble.run_replications(plan, n, workers, (lambda done: bar.update(1)) if bar else None)
+        reps = ensemble.run_replications(plan, n, workers, (lambda done: bar.update(1)) if bar else None,
+                                         adaptive=adaptive)
     finally:
         if bar is not None:
             bar.close()
     t_model = time.perf_counter() - t0
+    workers = workers if len({r.pid for r in reps}) > 1 else 1  # the processes that ran at once
     result = _write_folder(cfg, run_cfg, sim_cfg, job, reps, resolved_yaml, events, plots, workers, t0)
     level = logging.DEBUG if job.multirun else logging.INFO
     log.log(level, "wrote %s (%d replication(s), %.1fs)", folder, n, time.perf_counter() - t0)
@@ -342,7 +351,8 @@ def _write_folder(cfg: DictConfig, run_cfg: RunConfig, sim_cfg: Any, job: Job, r
                      f"seed {sim_cfg.seed}")
             writer.write_with("stocks.png", lambda p: plotting.plot_stocks(first.timeseries, p, title, sim_cfg.scale))
         writer.json("job.json", {
-            "job": job.num, "sweep": str(job.root) if job.root else None, "folder": job.folder.name,
+            "job": job.num, "sweep": str(job.root) if job.root else None, "sweep_id": job.sweep_id,
+            "folder": job.folder.name,
             "experiment": job.experiment, "overrides": job.overrides, "swept": job.swept, "keys": keys,
             "replications": run_cfg.replications, "objective": run_cfg.objective, "objective_value": objective,
             "status": "complete", "config_sha256": outputs.sha256_text(resolved_yaml),
@@ -353,6 +363,7 @@ def _write_folder(cfg: DictConfig, run_cfg: RunConfig, sim_cfg: Any, job: Job, r
             "seed": sim_cfg.seed, "years": sim_cfg.years, "scale": sim_cfg.scale,
             "origin": sim_cfg.origin.name, "destination": sim_cfg.destination.name, "policy": sim_cfg.policy.name,
             "replications": run_cfg.replications, "workers": workers,
+            "peak_memory_mb": round(max(ensemble.peak_memory_mb(), *(r.peak_memory_mb for r in reps))),
             "people_simulated": first.people, "events": int(len(first.events)) if events else None,
             "setup_seconds": round(first.setup_seconds, 3), "run_seconds": round(first.run_seconds, 3),
             "total_seconds": round(time.perf_counter() - t0, 3),

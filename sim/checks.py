@@ -172,8 +172,7 @@ def to_run_config(cfg: DictConfig) -> RunConfig:
     except OmegaConfBaseException as exc:
         raise UserError(errors + [_omegaconf_error(exc)]) from None
     errors.extend(validate(run_cfg))
-    if not errors:
-        errors.extend(run_level_problems(run_cfg))
+    errors.extend(run_level_problems(run_cfg))
     if errors:
         raise UserError(errors)
     return run_cfg
@@ -489,6 +488,7 @@ class Checked:
     multirun: bool = False
     folder: Path | None = None
     jobs: int | None = None
+    pool: bool = False  # a single run whose replications will run in a process pool
 
     @property
     def folder_key(self) -> str:
@@ -532,6 +532,7 @@ def _parse_all(overrides: list[str], loader: Any) -> tuple[list[Any], list[str]]
     for ov in overrides:
         try:
             parsed.append(parser.parse_override(ov))
+            parsed[-1].config_loader = loader  # glob() lists a group's options through it
         except Exception as exc:  # noqa: BLE001
             errors.append(_explain(exc if isinstance(exc, OverrideParseException) else OverrideParseException(
                 ov, str(exc)), _Raw(ov), loader))
@@ -579,7 +580,12 @@ def _inspect(overrides: list[str], config_name: str, multirun: bool, show_only: 
 
 
 def _check_run(cfg: DictConfig, hydra_node: DictConfig, overrides: list[str], errors: list[str]) -> Checked:
-    found = Checked(errors + _check_config(cfg))
+    found = Checked(list(errors))
+    try:
+        run_cfg = to_run_config(cfg)
+        found.pool = run_cfg.jobs != 1 and ensemble.pool_likely(run_cfg, run_cfg.replications)
+    except UserError as err:
+        found.errors += err.lines
     if not found.errors:
         found.folder, folder_errors = _resolve_folder(cfg, hydra_node, "run", overrides)
         found.errors += folder_errors
@@ -752,8 +758,7 @@ def _validate_with(obj: Any, values: list[tuple[str, Any]]) -> list[str]:
                 target = getattr(target, part)
             undo.append((target, name, getattr(target, name)))
             setattr(target, name, value)
-        errors = validate(obj)
-        return errors or run_level_problems(obj)
+        return validate(obj) + run_level_problems(obj)
     finally:
         for target, name, old in reversed(undo):
             setattr(target, name, old)

@@ -23,6 +23,7 @@ import gc
 import multiprocessing as mp
 import os
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional
@@ -102,6 +103,9 @@ class Replication:
     people: int = 0
     setup_seconds: float = 0.0
     run_seconds: float = 0.0
+    metrics_seconds: float = 0.0   # summary and yearly table taken from the finished model
+    peak_memory_mb: float = 0.0    # of the process that ran it, so far
+    pid: int = 0                   # the process that ran it
 
 
 @dataclass
@@ -177,9 +181,22 @@ def run_one(plan: Plan, k: int) -> Replication:
     result = Replication(k, seed, summary, metrics.timeseries(model), drawn,
                          metrics.events(model) if k in plan.events_of else None,
                          int(model.pop.n), t1 - t0, t2 - t1)
+    result.metrics_seconds = time.perf_counter() - t2
     del model
     gc.collect()  # the model sits in reference cycles; without this a few stay alive at a time
+    result.peak_memory_mb = peak_memory_mb()
+    result.pid = os.getpid()
     return result
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process so far, in MB (0 where the platform does not say)."""
+    try:
+        import resource
+    except ImportError:
+        return 0.0
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kb / 1024 if sys.platform != "darwin" else kb / 2**20
 
 
 def _worker_run(k: int) -> Replication:
@@ -205,31 +222,62 @@ def _context() -> mp.context.BaseContext:
     return mp.get_context("spawn")
 
 
-def run_replications(plan: Plan, n: int, workers: int,
-                     progress: Callable[[int], None] | None = None) -> list[Replication]:
-    """Replications ``0 .. n-1`` of ``plan``, in replication order, on ``workers`` processes.
+def pool_likely(cfg: SimConfig, n: int) -> bool:
+    """Whether ``n`` replications of ``cfg`` are big enough that a pool will probably pay
+    (then its fork server is started early): more than a million people simulated in all,
+    about four national-scale replications."""
+    from .config import people_simulated
 
-    ``workers <= 1`` (or ``n == 1``) runs them in this process. ``progress(done)`` is called
-    as each replication finishes. An exception in a replication stops the others and is
-    raised here (the pool's workers are terminated).
-    """
-    results: dict[int, Replication] = {}
-    if workers <= 1 or n == 1:
-        # frozen for the loop only: what this process holds (a sweep's earlier jobs, say)
-        # goes back to the collector afterwards
-        gc.freeze()
-        try:
-            for k in range(n):
-                check_stop()
-                results[k] = run_one(plan, k)
-                if progress:
-                    progress(len(results))
-        finally:
-            gc.unfreeze()
-        return [results[k] for k in range(n)]
-    pool = _context().Pool(min(workers, n), initializer=_init_worker, initargs=(plan,))
+    return n > 1 and n * people_simulated(cfg) > 1e6
+
+
+def prestart() -> None:
+    """Start the fork server now, so that its imports overlap the work before the pool starts."""
+    ctx = _context()
+    if ctx.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
+# What a pool costs before its workers are as fast as this process: starting them from the
+# fork server, each loading the compiled decision loops (about 0.35 s) and the pool's own
+# start and stop; measured about 1 s on the development machine.
+POOL_COST_SECONDS = 1.0
+
+
+def _warm_up(plan: Plan) -> None:
+    """Load the compiled decision loops here with a tiny run of the same configuration, so that
+    timing replication 0 measures the replication, not the loading."""
+    from .model import CareerModel
+
+    cfg = plan.cfg
+    tiny = dataclasses.replace(cfg, years=min(cfg.years, 3),
+                               scale=min(cfg.scale, 20 / max(cfg.origin.intake_per_year, 1)))
     try:
-        for rep in pool.imap_unordered(_worker_run, range(n)):
+        CareerModel(tiny).run()
+    except Exception:  # noqa: BLE001 - only a warm-up; the replication itself reports any problem
+        pass
+
+
+def _in_process(plan: Plan, ks: range, results: dict, progress: Callable[[int], None] | None) -> None:
+    # frozen for the loop only: what this process holds (a sweep's earlier jobs, say) goes
+    # back to the collector afterwards
+    gc.freeze()
+    try:
+        for k in ks:
+            check_stop()
+            results[k] = run_one(plan, k)
+            if progress:
+                progress(len(results))
+    finally:
+        gc.unfreeze()
+
+
+def _pooled(plan: Plan, ks: range, workers: int, results: dict, progress: Callable[[int], None] | None) -> None:
+    pool = _context().Pool(min(workers, len(ks)), initializer=_init_worker, initargs=(plan,))
+    try:
+        for rep in pool.imap_unordered(_worker_run, ks):
             check_stop()
             results[rep.replication] = rep
             if progress:
@@ -240,4 +288,34 @@ def run_replications(plan: Plan, n: int, workers: int,
         raise
     finally:
         pool.join()
+
+
+def run_replications(plan: Plan, n: int, workers: int, progress: Callable[[int], None] | None = None,
+                     adaptive: bool = False) -> list[Replication]:
+    """Replications ``0 .. n-1`` of ``plan``, in replication order, on ``workers`` processes.
+
+    ``workers <= 1`` (or ``n == 1``) runs them in this process. ``adaptive``: run replication
+    0 here first (while the fork server starts), and the rest in a pool only if that saves
+    more than the pool costs (:data:`POOL_COST_SECONDS`), judged by how long replication 0
+    took; small jobs then never pay for a pool. Which process runs a replication does not
+    change its result. ``progress(done)`` is called as each replication finishes. An
+    exception in a replication stops the others and is raised here (the pool's workers are
+    terminated).
+    """
+    results: dict[int, Replication] = {}
+    if workers <= 1 or n == 1:
+        _in_process(plan, range(n), results, progress)
+    elif adaptive:
+        if pool_likely(plan.cfg, n):
+            prestart()
+        _warm_up(plan)
+        t0 = time.perf_counter()
+        _in_process(plan, range(1), results, progress)
+        rest = (n - 1) * (time.perf_counter() - t0)
+        if rest * (1 - 1 / min(workers, n - 1)) > POOL_COST_SECONDS:
+            _pooled(plan, range(1, n), workers, results, progress)
+        else:
+            _in_process(plan, range(1, n), results, progress)
+    else:
+        _pooled(plan, range(n), workers, results, progress)
     return [results[k] for k in range(n)]

@@ -153,7 +153,7 @@ def _digest(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def _signals_held():
+def signals_held():
     """Hold back Ctrl-C and SIGTERM (delivered at the end) while a few renames finish."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
         yield
@@ -199,7 +199,7 @@ class RunWriter:
             self.discard()
             raise IncompleteRunError(f"{self.folder}: cannot mark the run complete; missing {', '.join(missing)}")
         folder = self.folder
-        with _signals_held():
+        with signals_held():
             (folder / COMPLETE).unlink(missing_ok=True)
             _fsync_dir(folder)
             for name, tmp in self.staged.items():

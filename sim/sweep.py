@@ -24,6 +24,7 @@ import os
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -97,12 +98,13 @@ def record_job(root: Path, folder: Path, num: int | None, overrides: list[str]) 
         if not ledger:
             return  # not a sweep this product started (or its ledger was removed)
         ledger["jobs"][_job_key(folder, root)] = {"job": num, "overrides": overrides, **outcome}
-        now = time.time()
-        due = now - ledger.get("tables_written", 0) >= max(TABLES_MIN_INTERVAL,
-                                                           TABLES_EVERY * ledger.get("tables_seconds", 0))
+        with outputs.signals_held():
+            outputs.write_json(root / SWEEP_FILE, ledger)
+        due = time.time() - ledger.get("tables_written", 0) >= max(TABLES_MIN_INTERVAL,
+                                                                   TABLES_EVERY * ledger.get("tables_seconds", 0))
         if due:
             _write_tables(root, ledger)
-        outputs.write_json(root / SWEEP_FILE, ledger)
+            outputs.write_json(root / SWEEP_FILE, ledger)
 
 
 def _write_tables(root: Path, ledger: dict) -> None:
@@ -138,6 +140,23 @@ def _write_tables(root: Path, ledger: dict) -> None:
     ledger["tables_seconds"] = round(time.perf_counter() - t0, 3)
 
 
+def _unrecorded(root: Path, ledger: dict) -> dict[str, dict]:
+    """Complete jobs of this sweep that the ledger does not list yet (the sweep was stopped
+    between a job's completion and its record): their job.json names this sweep."""
+    found = {}
+    for folder in root.iterdir():
+        key = _job_key(folder, root)
+        if key in ledger["jobs"] or not folder.is_dir() or not outputs.is_complete(folder):
+            continue
+        try:
+            job = json.loads((folder / "job.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if job.get("sweep_id") == ledger.get("id"):
+            found[key] = {"job": job.get("job"), "overrides": job.get("overrides"), "status": "complete"}
+    return found
+
+
 def finish(root: Path) -> list[str]:
     """Write the sweep's tables with every job recorded; one line per failed job."""
     root = Path(root)
@@ -147,6 +166,7 @@ def finish(root: Path) -> list[str]:
         ledger = _read_ledger(root)
         if not ledger:
             return []
+        ledger["jobs"].update(_unrecorded(root, ledger))
         _write_tables(root, ledger)
         outputs.write_json(root / SWEEP_FILE, ledger)
     lines = []
@@ -216,7 +236,8 @@ def start(root: Path, overrides: list[str], total: int | None, progress: bool) -
         for name in (RUNS_TABLE, YEARLY_TABLE):
             (root / name).unlink(missing_ok=True)
         outputs.write_json(root / SWEEP_FILE, {
-            "format": LEDGER_FORMAT, "started": time.strftime("%Y-%m-%d %H:%M:%S"), "pid": os.getpid(),
+            "format": LEDGER_FORMAT, "id": uuid.uuid4().hex,
+            "started": time.strftime("%Y-%m-%d %H:%M:%S"), "pid": os.getpid(),
             "overrides": overrides, "jobs_expected": total, "jobs": {}})
     if progress:
         _PROGRESS[str(root)] = _Progress(root, total)
@@ -264,3 +285,4 @@ class SweepTables(Callback):
         if not REPORTED_BY_CLI[0]:
             for line in lines:
                 log.error("%s", line)
+

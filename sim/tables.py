@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 ID_COLUMNS = ("job", "replication", "seed", "experiment")
-TIMING_COLUMNS = ("setup_seconds", "run_seconds")
+TIMING_COLUMNS = ("setup_seconds", "run_seconds", "metrics_seconds")
 
 
 def scalars(key: str, value: Any) -> dict[str, Any]:
@@ -65,7 +65,7 @@ def runs_frame(reps: Sequence, experiment: str | None, keys: dict[str, Any]) -> 
         for key, value in flatten(r.summary).items():
             row.setdefault(key, value)
         row.update({"people_simulated": r.people, "setup_seconds": round(r.setup_seconds, 4),
-                    "run_seconds": round(r.run_seconds, 4)})
+                    "run_seconds": round(r.run_seconds, 4), "metrics_seconds": round(r.metrics_seconds, 4)})
         rows.append(row)
     return _typed(pd.DataFrame(rows), skip=("experiment",))
 
