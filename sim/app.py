@@ -21,6 +21,7 @@ failed job at the end and exits with code 1.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import math
@@ -67,7 +68,18 @@ def cli(argv: list[str] | None = None) -> None:
     """``python -m sim``: check the configuration first, then hand over to Hydra to run it."""
     if argv is not None:
         sys.argv = [sys.argv[0], *argv]
-    args = sys.argv[1:]
+    try:
+        code = _command(sys.argv[1:])
+    finally:
+        # the process ends here: skip collecting its garbage at exit (about 0.6 s of a run;
+        # files and logs are closed and flushed by then)
+        gc.freeze()
+    if code:
+        sys.exit(code)
+
+
+def _command(args: list[str]) -> int:
+    """The command line's work; returns the exit code."""
     try:
         found = inspect_command_line(args)
     except Exception as exc:  # noqa: BLE001 - a fault in the pre-check must not block a run
@@ -77,7 +89,7 @@ def cli(argv: list[str] | None = None) -> None:
     if found.errors:
         for line in found.errors:
             print(f"error: {line}", file=sys.stderr)
-        sys.exit(2)
+        return 2
     lock, created = None, False
     if found.folder is not None:
         created = not found.folder.exists()
@@ -86,7 +98,7 @@ def cli(argv: list[str] | None = None) -> None:
             lock.acquire()
         except outputs.FolderBusyError as err:
             print(f"error: {found.folder_key}: {err}", file=sys.stderr)
-            sys.exit(2)
+            return 2
         sys.argv = [sys.argv[0], *_with_folder(args, found.folder_key, found.folder)]
     if found.pool:
         ensemble.prestart()  # the workers' imports overlap Hydra's composition of the run
@@ -95,14 +107,15 @@ def cli(argv: list[str] | None = None) -> None:
     code = 0
     try:
         main()
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        if isinstance(exit_, ensemble.Stopped):
+            print("error: stopped (SIGTERM); results completed so far are kept, the unfinished ones removed",
+                  file=sys.stderr)
     except KeyboardInterrupt:
         print("error: interrupted; results completed so far are kept, the unfinished ones removed",
               file=sys.stderr)
         code = 130
-    except ensemble.Stopped as stop:
-        print("error: stopped (SIGTERM); results completed so far are kept, the unfinished ones removed",
-              file=sys.stderr)
-        code = stop.code
     finally:
         signal.signal(signal.SIGTERM, previous)
         if found.multirun and found.folder is not None:
@@ -113,12 +126,11 @@ def cli(argv: list[str] | None = None) -> None:
             _remove_if_empty(found.folder, found.multirun)
     for line in sweep.FAILURES:
         print(f"error: {line}", file=sys.stderr)
-    if code:
-        sys.exit(code)
-    if sweep.FAILURES:
+    if code == 0 and sweep.FAILURES:
         print(f"error: {len(sweep.FAILURES)} job(s) failed; rerun the same command to run them again "
               "(complete jobs are kept)", file=sys.stderr)
-        sys.exit(1)
+        code = 1
+    return code
 
 
 def _remove_if_empty(folder: Path, multirun: bool) -> None:
@@ -255,16 +267,15 @@ def _targets(run_cfg: RunConfig) -> list | None:
     return load_targets(targets_path(run_cfg.origin.name))[1]
 
 
-def _objective(run_cfg: RunConfig, runs: Any) -> float:
+def _objective(run_cfg: RunConfig, runs: Any, summary: dict) -> float:
     from .tables import objective_value
 
-    try:
-        return objective_value(runs, run_cfg.objective, _targets(run_cfg))
-    except KeyError:
-        top = sorted(c for c in runs.columns if "." not in c and "[" not in c)
+    metrics = [k for k, v in summary.items() if not isinstance(v, dict) and not k.endswith("_n")]
+    if run_cfg.objective != "targets" and run_cfg.objective not in runs.columns:
         raise UserError([f"objective: {run_cfg.objective!r} is not a metric of summary.json; metrics: "
-                         f"{', '.join(top)}, and by_group entries such as by_group.sex.female.went_abroad_share"]
-                        ) from None
+                         f"{', '.join(sorted(metrics))}, their denominators (<metric>_n), and by_group "
+                         "entries such as by_group.sex.female.went_abroad_share"])
+    return objective_value(runs, run_cfg.objective, _targets(run_cfg))
 
 
 def _progress_bar(n: int, job: Job):
@@ -287,9 +298,8 @@ def run_job(cfg: DictConfig, job: Job) -> Any:
     (folder / outputs.FAILED).unlink(missing_ok=True)
     if outputs.completed_config_sha256(folder) == outputs.sha256_text(resolved_yaml):
         log.info("kept %s: it already holds this run, complete", folder)
-        if run_cfg.objective:
-            return _objective(run_cfg, outputs.read_runs(folder))
-        return outputs.read_summary(folder)
+        summary = outputs.read_summary(folder)
+        return _objective(run_cfg, outputs.read_runs(folder), summary) if run_cfg.objective else summary
     n = run_cfg.replications
     events = _want(run_cfg.outputs.events, job, n)
     plots = _want(run_cfg.outputs.plots, job, n)
@@ -327,7 +337,7 @@ def _write_folder(cfg: DictConfig, run_cfg: RunConfig, sim_cfg: Any, job: Job, r
     runs = tables.runs_frame(reps, job.experiment, keys)
     yearly = tables.yearly_frame(reps, job.experiment, keys)
     first = reps[0]
-    objective = _objective(run_cfg, runs) if run_cfg.objective else None
+    objective = _objective(run_cfg, runs, first.summary) if run_cfg.objective else None
     writer = outputs.RunWriter(job.folder)
     try:
         writer.text("config.yaml", resolved_yaml)
