@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -69,6 +70,7 @@ def ensemble(n: int, scale: str, jobs: int, tmp: Path) -> dict:
     import pandas as pd
 
     folder = tmp / f"ensemble_{scale}_{n}"
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
     args = [sys.executable, "-m", "sim", f"replications={n}", f"scale={scale}", *QUIET, f"jobs={jobs}",
             f"hydra.run.dir={folder}"]
     wall, peak = _timed(args, tmp)
@@ -79,6 +81,8 @@ def ensemble(n: int, scale: str, jobs: int, tmp: Path) -> dict:
     model = float((runs["setup_seconds"] + runs["run_seconds"]).sum())
     metrics = float(runs["metrics_seconds"].sum())
     layer = wall * workers - model - metrics
+    cpu = run["cpu_seconds"]
+    layer_cpu = cpu["workers"] + cpu["this_process"] - cpu["model"] - cpu["metrics"]
     return {
         "command": " ".join(["python -m sim", *args[3:-1]]), "replications": n, "scale": float(scale),
         "people_per_replication": int(runs["people_simulated"].iloc[0]), "workers": workers,
@@ -87,6 +91,10 @@ def ensemble(n: int, scale: str, jobs: int, tmp: Path) -> dict:
         "model_run_ms": round(1000 * runs["run_seconds"].mean(), 1),
         "metrics_ms": round(1000 * metrics / n, 1),
         "layer_ms_per_replication": round(1000 * layer / n, 1),
+        "cpu_model_ms": round(1000 * cpu["model"] / n, 1), "cpu_metrics_ms": round(1000 * cpu["metrics"] / n, 1),
+        "cpu_layer_ms_per_replication": round(1000 * layer_cpu / n, 1),
+        "cpu_layer_fixed_s": round(cpu["this_process"], 2),
+        "load_average_before": [round(x, 2) for x in load],
         "peak_rss_mb": round(peak),
     }
 
@@ -120,7 +128,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"each, {row['workers']} workers): {row['wall_s']} s wall, {row['wall_per_replication_ms']} ms "
                   f"a replication; per replication the model's set-up {row['model_setup_ms']} ms and years "
                   f"{row['model_run_ms']} ms, the metrics {row['metrics_ms']} ms, this layer "
-                  f"{row['layer_ms_per_replication']} ms; peak memory {row['peak_rss_mb']} MB", flush=True)
+                  f"{row['layer_ms_per_replication']} ms; in CPU time the model {row['cpu_model_ms']} ms, the "
+                  f"metrics {row['cpu_metrics_ms']} ms, this layer {row['cpu_layer_ms_per_replication']} ms "
+                  f"(of which {row['cpu_layer_fixed_s']} s once, in the main process); peak memory "
+                  f"{row['peak_rss_mb']} MB; load average before {row['load_average_before']}", flush=True)
             if args.sweep:
                 s = sweep(args.sweep, scale, tmp)
                 sweeps.append(s)

@@ -364,7 +364,8 @@ def _write_folder(cfg: DictConfig, run_cfg: RunConfig, sim_cfg: Any, job: Job, r
             "job": job.num, "sweep": str(job.root) if job.root else None, "sweep_id": job.sweep_id,
             "folder": job.folder.name,
             "experiment": job.experiment, "overrides": job.overrides, "swept": job.swept, "keys": keys,
-            "replications": run_cfg.replications, "objective": run_cfg.objective, "objective_value": objective,
+            "seed": sim_cfg.seed, "replications": run_cfg.replications,
+            "objective": run_cfg.objective, "objective_value": objective,
             "status": "complete", "config_sha256": outputs.sha256_text(resolved_yaml),
         })
         ensemble.check_stop()
@@ -374,6 +375,7 @@ def _write_folder(cfg: DictConfig, run_cfg: RunConfig, sim_cfg: Any, job: Job, r
             "origin": sim_cfg.origin.name, "destination": sim_cfg.destination.name, "policy": sim_cfg.policy.name,
             "replications": run_cfg.replications, "workers": workers,
             "peak_memory_mb": round(max(ensemble.peak_memory_mb(), *(r.peak_memory_mb for r in reps))),
+            "cpu_seconds": ensemble.cpu_seconds(reps),
             "people_simulated": first.people, "events": int(len(first.events)) if events else None,
             "setup_seconds": round(first.setup_seconds, 3), "run_seconds": round(first.run_seconds, 3),
             "total_seconds": round(time.perf_counter() - t0, 3),

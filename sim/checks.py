@@ -45,6 +45,9 @@ from .ensemble import RunConfig
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 COMPOSITIONS = [0]  # configurations composed by this process (the check's cost; tests count them)
+PLUGIN_HINT = ("; Hydra's other launchers and sweepers come with this project's extras: "
+               "python -m pip install -e '.[joblib]' (joblib, cores), '.[slurm]' (submitit_local, submitit_slurm, "
+               "slurm), '.[optuna]' (optuna)")
 
 # the schema named first in configs/config.yaml: the model's configuration plus run-level keys
 ConfigStore.instance().store(name="config_schema", node=RunConfig)
@@ -311,7 +314,8 @@ def _explain(exc: BaseException, override: Any, loader: Any) -> str:
         ctx = f" (asked for in {where})" if where else ""
         if not ctx and override is not None and key != group:
             ctx = f" (asked for by {_override_text(override)})"
-        return f"{group}: no option {name!r}{ctx}; available: {', '.join(options)}"
+        hint = PLUGIN_HINT if group in ("hydra/launcher", "hydra/sweeper") else ""
+        return f"{group}: no option {name!r}{ctx}; available: {', '.join(options)}{hint}"
     if isinstance(exc, yaml.YAMLError):
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or text.strip().splitlines()[0]
@@ -671,7 +675,7 @@ def _check_jobs(jobs: list[list[str]], sweeps: list[Any], base_ovs: list[str], b
         return errors
     combos: dict[tuple[str, ...], tuple[DictConfig | None, Any]] = {}
     converted: dict[tuple[tuple[str, ...], str], tuple[str, Any, str | None]] = {}
-    parser = OverridesParser.create(config_loader=loader)
+    typed = _typed_values(sweeps)
     for job in jobs:
         by_key = {ov.split("=", 1)[0]: ov for ov in job}
         combo = tuple(by_key[k] for k in sorted(group_keys))
@@ -684,7 +688,7 @@ def _check_jobs(jobs: list[list[str]], sweeps: list[Any], base_ovs: list[str], b
         for key in sorted(swept - group_keys):
             ov = by_key[key]
             if (combo, ov) not in converted:
-                converted[combo, ov] = _convert(cfg, parser.parse_override(ov))
+                converted[combo, ov] = _convert(cfg, typed[ov])
             path, value, problem = converted[combo, ov]
             if problem is not None:
                 errors.append(problem)
@@ -702,6 +706,28 @@ def _check_jobs(jobs: list[list[str]], sweeps: list[Any], base_ovs: list[str], b
 
 
 _COMPOSE = object()  # a value this check cannot apply without composing
+
+
+class _Typed(_Raw):
+    """One job's ``key=value`` of a sweep, with the value as Hydra's parser typed it (parsing
+    each job's override again costs milliseconds a job)."""
+
+    def __init__(self, text: str, value: Any):
+        super().__init__(text)
+        self._value = value
+
+    def value(self) -> Any:
+        return self._value
+
+
+def _typed_values(sweeps: list[Any]) -> dict[str, _Typed]:
+    """Each ``key=value`` a discrete sweep expands to, typed."""
+    out = {}
+    for p in sweeps:
+        key = p.get_key_element()
+        for text, value in zip(p.sweep_string_iterator(), p.sweep_iterator()):
+            out[f"{key}={text}"] = _Typed(f"{key}={text}", value)
+    return out
 
 
 def _combo(combo: tuple[str, ...], base_ovs: list[str], base_cfg: DictConfig, config_name: str,

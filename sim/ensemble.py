@@ -26,9 +26,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Optional
-
-import numpy as np
+from typing import Any, Callable, Optional
 
 from .config import SimConfig, _f
 
@@ -85,6 +83,8 @@ def replication_seed(seed: int, k: int) -> int:
         raise ValueError(f"replication {k}: must be >= 0")
     if k == 0:
         return int(seed)
+    import numpy as np
+
     word = np.random.SeedSequence(int(seed), spawn_key=(int(k),)).generate_state(1, np.uint64)[0]
     return int(word) >> 1
 
@@ -106,6 +106,7 @@ class Replication:
     metrics_seconds: float = 0.0   # summary and yearly table taken from the finished model
     peak_memory_mb: float = 0.0    # of the process that ran it, so far
     pid: int = 0                   # the process that ran it
+    cpu: dict = field(default_factory=dict)  # CPU seconds: model (set-up, years), metrics, process so far
 
 
 @dataclass
@@ -171,21 +172,23 @@ def run_one(plan: Plan, k: int) -> Replication:
         kwargs = {"params": plan.params_option} if plan.params_option else {}
         drawn = provenance.sample(cfg, seed, **kwargs)
         cfg = provenance.apply(cfg, drawn)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     model = CareerModel(cfg)
     t1 = time.perf_counter()
     model.run()
-    t2 = time.perf_counter()
+    t2, cpu2 = time.perf_counter(), time.process_time()
     summary = metrics.summary(model)
     summary["parameters_sampled"] = int(cfg.params.uncertainty == "sampled")
     result = Replication(k, seed, summary, metrics.timeseries(model), drawn,
                          metrics.events(model) if k in plan.events_of else None,
                          int(model.pop.n), t1 - t0, t2 - t1)
     result.metrics_seconds = time.perf_counter() - t2
+    result.cpu = {"model": cpu2 - cpu0, "metrics": time.process_time() - cpu2}
     del model
     gc.collect()  # the model sits in reference cycles; without this a few stay alive at a time
     result.peak_memory_mb = peak_memory_mb()
     result.pid = os.getpid()
+    result.cpu["process"] = time.process_time()  # all this process has used so far
     return result
 
 
@@ -199,9 +202,16 @@ def peak_memory_mb() -> float:
     return kb / 1024 if sys.platform != "darwin" else kb / 2**20
 
 
+_RAN: list[int] = []
+
+
 def _worker_run(k: int) -> Replication:
     assert _PLAN is not None, "worker not initialised"
-    return run_one(_PLAN, k)
+    result = run_one(_PLAN, k)
+    if not _RAN:
+        gc.freeze()  # what the first replication loaded (the compiled code) stays: later collections skip it
+    _RAN.append(k)
+    return result
 
 
 def available_cores() -> int:
@@ -265,9 +275,11 @@ def _in_process(plan: Plan, ks: range, results: dict, progress: Callable[[int], 
     # back to the collector afterwards
     gc.freeze()
     try:
-        for k in ks:
+        for i, k in enumerate(ks):
             check_stop()
             results[k] = run_one(plan, k)
+            if i == 0:
+                gc.freeze()  # and what the first replication loaded (the compiled code, if not yet)
             if progress:
                 progress(len(results))
     finally:
@@ -294,10 +306,11 @@ def run_replications(plan: Plan, n: int, workers: int, progress: Callable[[int],
                      adaptive: bool = False) -> list[Replication]:
     """Replications ``0 .. n-1`` of ``plan``, in replication order, on ``workers`` processes.
 
-    ``workers <= 1`` (or ``n == 1``) runs them in this process. ``adaptive``: run replication
-    0 here first (while the fork server starts), and the rest in a pool only if that saves
-    more than the pool costs (:data:`POOL_COST_SECONDS`), judged by how long replication 0
-    took; small jobs then never pay for a pool. Which process runs a replication does not
+    ``workers <= 1`` (or ``n == 1``) runs them in this process. ``adaptive``: unless the job
+    is clearly big enough for a pool (:func:`pool_likely`), run replication 0 here first and
+    the rest in a pool only if that saves more than the pool costs
+    (:data:`POOL_COST_SECONDS`), judged by how long replication 0 took; small jobs then never
+    pay for a pool. Which process runs a replication does not
     change its result. ``progress(done)`` is called as each replication finishes. An
     exception in a replication stops the others and is raised here (the pool's workers are
     terminated).
@@ -305,9 +318,7 @@ def run_replications(plan: Plan, n: int, workers: int, progress: Callable[[int],
     results: dict[int, Replication] = {}
     if workers <= 1 or n == 1:
         _in_process(plan, range(n), results, progress)
-    elif adaptive:
-        if pool_likely(plan.cfg, n):
-            prestart()
+    elif adaptive and not pool_likely(plan.cfg, n):
         _warm_up(plan)
         t0 = time.perf_counter()
         _in_process(plan, range(1), results, progress)
@@ -319,3 +330,16 @@ def run_replications(plan: Plan, n: int, workers: int, progress: Callable[[int],
     else:
         _pooled(plan, range(n), workers, results, progress)
     return [results[k] for k in range(n)]
+
+
+def cpu_seconds(reps: list[Replication]) -> dict[str, float]:
+    """CPU seconds of a job, which unlike wall time do not grow when other work shares the
+    machine: its replications' model (set-up and years) and metrics, every worker process in
+    all, and this process. (A fork server's own imports are not counted.)"""
+    workers: dict[int, float] = {}
+    for r in reps:
+        if r.pid != os.getpid():
+            workers[r.pid] = max(workers.get(r.pid, 0.0), r.cpu.get("process", 0.0))
+    return {"model": round(sum(r.cpu.get("model", 0.0) for r in reps), 3),
+            "metrics": round(sum(r.cpu.get("metrics", 0.0) for r in reps), 3),
+            "workers": round(sum(workers.values()), 3), "this_process": round(time.process_time(), 3)}

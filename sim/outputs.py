@@ -36,9 +36,10 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported when a table is read or written: checking a command line needs none
+    import pandas as pd
 
 COMPLETE = "COMPLETE"
 FAILED = "FAILED"   # a job of a sweep that failed: what it was and why (a rerun replaces it)
@@ -131,7 +132,7 @@ def write_json(path: Path, obj: dict) -> None:
     write_text(path, _json_text(obj))
 
 
-def write_parquet(path: Path, df: pd.DataFrame) -> None:
+def write_parquet(path: Path, df: "pd.DataFrame") -> None:
     _atomic(Path(path), lambda p: df.to_parquet(p, index=False))
 
 
@@ -190,7 +191,7 @@ class RunWriter:
     def json(self, name: str, obj) -> None:
         self.text(name, _json_text(obj))
 
-    def parquet(self, name: str, df: pd.DataFrame) -> None:
+    def parquet(self, name: str, df: "pd.DataFrame") -> None:
         self.write_with(name, lambda p: df.to_parquet(p, index=False))
 
     def commit(self) -> None:
@@ -327,35 +328,41 @@ def read_summary(folder: Path) -> dict:
     return json.loads((require_complete(folder) / "summary.json").read_text())
 
 
-def read_timeseries(folder: Path) -> pd.DataFrame:
-    return pd.read_parquet(require_complete(folder) / "timeseries.parquet")
+def _read_parquet(path: Path) -> "pd.DataFrame":
+    import pandas as pd
+
+    return pd.read_parquet(path)
 
 
-def read_events(folder: Path) -> pd.DataFrame:
+def read_timeseries(folder: Path) -> "pd.DataFrame":
+    return _read_parquet(require_complete(folder) / "timeseries.parquet")
+
+
+def read_events(folder: Path) -> "pd.DataFrame":
     folder = require_complete(folder)
     if not (folder / "events.parquet").is_file():
         raise FileNotFoundError(f"{folder}: no events.parquet; this run was made with outputs.events=false "
                                 "(rerun with outputs.events=true to keep the event log)")
-    return pd.read_parquet(folder / "events.parquet")
+    return _read_parquet(folder / "events.parquet")
 
 
 def is_sweep_root(folder: Path) -> bool:
     return (Path(folder) / SWEEP_FILE).is_file()
 
 
-def _table(path: Path, name: str) -> pd.DataFrame:
+def _table(path: Path, name: str) -> "pd.DataFrame":
     path = Path(path)
     if is_sweep_root(path) and not is_complete(path):
         if not (path / name).is_file():
             raise IncompleteRunError(f"{path}: no job of this sweep has finished yet (no {name})")
-        return pd.read_parquet(path / name)
+        return _read_parquet(path / name)
     folder = require_complete(path)
     if not (folder / name).is_file():
         raise IncompleteRunError(f"{folder}: no {name}; this run was written by an earlier version")
-    return pd.read_parquet(folder / name)
+    return _read_parquet(folder / name)
 
 
-def read_runs(path: Path) -> pd.DataFrame:
+def read_runs(path: Path) -> "pd.DataFrame":
     """The runs table of a run folder or a sweep root: one row per replication (per job and
     replication at a sweep root) with ``replication``, ``seed``, ``experiment``, the keys set
     on the command line or swept, drawn parameters, and every scalar metric (NaN where a
@@ -363,7 +370,7 @@ def read_runs(path: Path) -> pd.DataFrame:
     return _table(path, RUNS_TABLE)
 
 
-def read_yearly(path: Path) -> pd.DataFrame:
+def read_yearly(path: Path) -> "pd.DataFrame":
     """The stacked yearly table of a run folder or a sweep root: ``timeseries.parquet`` of
     every replication, one row per replication and year, with the runs table's identifying
     columns (``job``, ``replication``, ``seed``, ``experiment``, keys set)."""

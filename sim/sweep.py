@@ -28,13 +28,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from . import outputs, tables
-from .outputs import COMPLETE, FAILED, RUNS_TABLE, SWEEP_FILE, TABLES_LOCK, YEARLY_TABLE
+from . import outputs
+from .outputs import FAILED, RUNS_TABLE, SWEEP_FILE, TABLES_LOCK, YEARLY_TABLE
 
 log = logging.getLogger("sim")
 LEDGER_FORMAT = "career-migration-sim sweep v1"
@@ -82,13 +81,6 @@ def job_outcome(folder: Path) -> dict:
     return {"status": "failed", "error": "no result was written (the job was stopped or crashed); see its log"}
 
 
-def _job_number(folder: Path, fallback: int | None) -> int | None:
-    try:
-        return int(json.loads((folder / "job.json").read_text(encoding="utf-8")).get("job"))
-    except (OSError, ValueError, TypeError):
-        return fallback
-
-
 def record_job(root: Path, folder: Path, num: int | None, overrides: list[str]) -> None:
     """Add a finished job to the ledger and, when due, rewrite the sweep's tables."""
     root, folder = Path(root), Path(folder)
@@ -109,6 +101,10 @@ def record_job(root: Path, folder: Path, num: int | None, overrides: list[str]) 
 
 def _write_tables(root: Path, ledger: dict) -> None:
     """Rewrite the root tables from the ledger's complete jobs (reusing rows already there)."""
+    import pandas as pd
+
+    from .tables import combine, with_job
+
     t0 = time.perf_counter()
     complete = {key: info for key, info in ledger["jobs"].items() if info.get("status") == "complete"}
     nums = {key: info.get("job") for key, info in complete.items()}
@@ -128,10 +124,10 @@ def _write_tables(root: Path, ledger: dict) -> None:
             if num in present:
                 continue
             try:
-                frames.append(tables.with_job(pd.read_parquet(outputs.require_complete(root / key) / name), num))
+                frames.append(with_job(pd.read_parquet(outputs.require_complete(root / key) / name), num))
             except (OSError, ValueError, outputs.IncompleteRunError) as err:
                 log.warning("sweep table: job %s left out (%s)", key, err)
-        df = tables.combine(frames)
+        df = combine(frames)
         if len(df):
             outputs.write_parquet(path, df)
         else:

@@ -72,16 +72,14 @@ def runs_frame(reps: Sequence, experiment: str | None, keys: dict[str, Any]) -> 
 
 def yearly_frame(reps: Sequence, experiment: str | None, keys: dict[str, Any]) -> pd.DataFrame:
     """The yearly tables of one job's replications stacked, identifying columns first."""
-    frames = []
-    for r in reps:
-        ts = r.timeseries
-        ids = pd.DataFrame({"replication": np.full(len(ts), r.replication, dtype=np.int64),
-                            "seed": np.full(len(ts), r.seed, dtype=np.int64)})
-        ids["experiment"] = experiment
-        for key, value in keys.items():
-            ids[key] = [value] * len(ts)
-        frames.append(pd.concat([ids, ts.reset_index(drop=True)], axis=1))
-    return pd.concat(frames, ignore_index=True)
+    stacked = pd.concat([r.timeseries for r in reps], ignore_index=True)
+    rows = np.array([len(r.timeseries) for r in reps])
+    ids = pd.DataFrame({"replication": np.repeat(np.array([r.replication for r in reps], dtype=np.int64), rows),
+                        "seed": np.repeat(np.array([r.seed for r in reps], dtype=np.int64), rows)})
+    ids["experiment"] = experiment
+    for key, value in keys.items():
+        ids[key] = [value] * len(stacked)
+    return pd.concat([ids, stacked], axis=1)
 
 
 def with_job(df: pd.DataFrame, job: int) -> pd.DataFrame:
