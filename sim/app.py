@@ -299,7 +299,9 @@ def run_job(cfg: DictConfig, job: Job) -> Any:
     if outputs.completed_config_sha256(folder) == outputs.sha256_text(resolved_yaml):
         log.info("kept %s: it already holds this run, complete", folder)
         summary = outputs.read_summary(folder)
-        return _objective(run_cfg, outputs.read_runs(folder), summary) if run_cfg.objective else summary
+        if run_cfg.objective:
+            return _objective(run_cfg, outputs.read_runs(folder), summary)
+        return None if job.multirun else summary
     n = run_cfg.replications
     events = _want(run_cfg.outputs.events, job, n)
     plots = _want(run_cfg.outputs.plots, job, n)
@@ -385,7 +387,9 @@ def _write_folder(cfg: DictConfig, run_cfg: RunConfig, sim_cfg: Any, job: Job, r
     except BaseException:
         writer.discard()
         raise
-    return objective if run_cfg.objective else first.summary
+    if run_cfg.objective:
+        return objective
+    return None if job.multirun else first.summary  # Hydra keeps every job's return value until a sweep ends
 
 
 def _traceback_to_log_file(message: str) -> None:

@@ -132,8 +132,24 @@ def write_json(path: Path, obj: dict) -> None:
     write_text(path, _json_text(obj))
 
 
+def _system_allocator() -> None:
+    """Parquet through the system allocator: pyarrow's default one (mimalloc) keeps the memory
+    it frees, and a sweep, which reads and writes tables at every job, grew by about 1 MB a
+    job with it (30 jobs at scale 0.1: 299 to 343 MB; with the system allocator, flat at
+    about 307 MB)."""
+    import pyarrow as pa
+
+    if pa.default_memory_pool().backend_name != "system":
+        pa.set_memory_pool(pa.system_memory_pool())
+
+
+def _to_parquet(df: "pd.DataFrame", path: Path) -> None:
+    _system_allocator()
+    df.to_parquet(path, index=False)
+
+
 def write_parquet(path: Path, df: "pd.DataFrame") -> None:
-    _atomic(Path(path), lambda p: df.to_parquet(p, index=False))
+    _atomic(Path(path), lambda p: _to_parquet(df, p))
 
 
 def write_with(path: Path, write: Callable[[Path], None]) -> None:
@@ -192,7 +208,7 @@ class RunWriter:
         self.text(name, _json_text(obj))
 
     def parquet(self, name: str, df: "pd.DataFrame") -> None:
-        self.write_with(name, lambda p: df.to_parquet(p, index=False))
+        self.write_with(name, lambda p: _to_parquet(df, p))
 
     def commit(self) -> None:
         missing = [name for name in RUN_FILES if name not in self.staged]
@@ -328,14 +344,16 @@ def read_summary(folder: Path) -> dict:
     return json.loads((require_complete(folder) / "summary.json").read_text())
 
 
-def _read_parquet(path: Path) -> "pd.DataFrame":
+def read_parquet(path: Path) -> "pd.DataFrame":
+    """A parquet file as a DataFrame (no completeness check: see :func:`read_runs` and friends)."""
     import pandas as pd
 
+    _system_allocator()
     return pd.read_parquet(path)
 
 
 def read_timeseries(folder: Path) -> "pd.DataFrame":
-    return _read_parquet(require_complete(folder) / "timeseries.parquet")
+    return read_parquet(require_complete(folder) / "timeseries.parquet")
 
 
 def read_events(folder: Path) -> "pd.DataFrame":
@@ -343,7 +361,7 @@ def read_events(folder: Path) -> "pd.DataFrame":
     if not (folder / "events.parquet").is_file():
         raise FileNotFoundError(f"{folder}: no events.parquet; this run was made with outputs.events=false "
                                 "(rerun with outputs.events=true to keep the event log)")
-    return _read_parquet(folder / "events.parquet")
+    return read_parquet(folder / "events.parquet")
 
 
 def is_sweep_root(folder: Path) -> bool:
@@ -355,11 +373,11 @@ def _table(path: Path, name: str) -> "pd.DataFrame":
     if is_sweep_root(path) and not is_complete(path):
         if not (path / name).is_file():
             raise IncompleteRunError(f"{path}: no job of this sweep has finished yet (no {name})")
-        return _read_parquet(path / name)
+        return read_parquet(path / name)
     folder = require_complete(path)
     if not (folder / name).is_file():
         raise IncompleteRunError(f"{folder}: no {name}; this run was written by an earlier version")
-    return _read_parquet(folder / name)
+    return read_parquet(folder / name)
 
 
 def read_runs(path: Path) -> "pd.DataFrame":

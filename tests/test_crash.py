@@ -169,23 +169,25 @@ def test_a_failing_job_does_not_stop_the_sweep(tmp_path):
     assert outputs.read_runs(sweep)["job"].tolist() == [0, 2]
 
 
-def test_stopped_run_removes_its_folder(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_stopped_run_removes_its_folder(tmp_path, sig):
     out = tmp_path / "run"
-    p = subprocess.Popen([sys.executable, "-m", "sim", *BIG, f"hydra.run.dir={out}"], cwd=tmp_path,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # several replications in a pool of workers: stopping ends them too
+    p = subprocess.Popen([sys.executable, "-m", "sim", *BIG, "replications=4", "jobs=2", f"hydra.run.dir={out}"],
+                         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # the first progress line: the run is under way (and its SIGTERM handler installed)
     for line in p.stdout:
         if " - started: " in line:
             break
     else:
         raise AssertionError(f"the run never said it started: {p.stderr.read()}")
-    p.send_signal(signal.SIGTERM)
+    p.send_signal(sig)
     _, err = p.communicate(timeout=60)
     if p.returncode == 0:  # finished before the signal arrived (a very fast machine)
         assert (out / COMPLETE).is_file()
         return
-    assert p.returncode == 128 + signal.SIGTERM, err
-    assert "Traceback" not in err and "stopped" in err
+    assert p.returncode == 128 + sig, err
+    assert "Traceback" not in err and ("stopped" in err if sig == signal.SIGTERM else "interrupted" in err)
     assert not out.exists()
 
 
