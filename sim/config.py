@@ -12,43 +12,18 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
-# The literal OmegaConf uses for "mandatory, not set"; kept local so the core does not
-# import the configuration library.
-MISSING: Any = "???"
-
-
-def _f(lo: float | None = None, hi: float | None = None, *, lo_open: bool = False,
-       choices: tuple | None = None, default: Any = MISSING) -> Any:
-    meta = {"lo": lo, "hi": hi, "lo_open": lo_open, "choices": choices}
-    if isinstance(default, list):
-        return field(default_factory=lambda d=default: list(d), metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-def prob() -> Any:
-    """A probability or share, in [0, 1]."""
-    return _f(0.0, 1.0)
-
-
-def nonneg(hi: float | None = None) -> Any:
-    return _f(0.0, hi)
-
-
-def positive(hi: float | None = None) -> Any:
-    return _f(0.0, hi, lo_open=True)
-
-
-def real() -> Any:
-    return _f()
-
-
-# Upper bounds on counts and money: far beyond any real value, low enough that arrays sized
-# by them fit in memory and products of them stay finite.
-MAX_COUNT = 10_000_000   # slots, positions, applicants in the world pool (drawn every year)
-MAX_USD = 1e12           # any amount of money
+from .processes.abroad import ReturnParams
+from .processes.electives import ElectiveEffectParams, ElectiveParams
+from .processes.exits import ExitParams
+from .processes.feedback import FeedbackParams
+from .processes.match import MatchParams
+from .processes.pathway import AbroadParams
+from .processes.research import ResearchParams
+from .processes.returnees import SectorParams
+from .schema import MAX_COUNT, MAX_USD, MISSING, _f, nonneg, positive, prob, real
 
 
 @dataclass
@@ -179,145 +154,6 @@ class ReferencePerson:
     pay_barrier: float = prob()
     training_quality: float = prob()
     mentor_found: float = _f(0.0, 1.0, lo_open=True)
-
-
-@dataclass
-class ResearchParams:
-    """Research engagement while a student (POP2024)."""
-
-    start_years: list = _f(default=[])
-    base_hazard: list = _f(default=[])
-    b_motivation: float = real()
-    b_time_barrier: float = real()
-    b_pay_barrier: float = real()
-    b_orientation_research: float = real()
-    publication_given_research: float = prob()
-    mentor_per_academic_returnee: float = nonneg()
-
-
-@dataclass
-class ElectiveParams:
-    """Applying for an international elective (SON2021, ELECTIVES)."""
-
-    apply_base: float = prob()
-    b_motivation: float = real()
-    b_english: float = real()
-    b_standing: float = real()
-    b_resources: float = real()
-    b_family: float = real()
-    b_peers: float = real()
-    prefer_hic: float = prob()
-    b_hic_english: float = real()
-    research_type_base: float = prob()
-    b_research_type_engaged: float = real()
-    afford_scale_usd: float = _f(1.0, MAX_USD)  # at least one dollar
-    host_priority_noise_sd: float = nonneg(100.0)
-
-
-@dataclass
-class ElectiveEffectParams:
-    """What an elective does (SON2021 Box 2)."""
-
-    role_model: float = prob()
-    perspective_transformed: float = prob()
-    research_tilt_given_research: float = prob()
-    intl_health_given_lmic: float = prob()
-
-
-@dataclass
-class AbroadParams:
-    """Starting the pathway to train abroad (HEIST2018, IMGBLOG)."""
-
-    window_years: int = _f(1, 30)
-    base_annual: float = prob()
-    b_dissatisfaction: float = real()
-    b_hic_elective: float = real()
-    b_role_model: float = real()
-    b_transformed: float = real()
-    b_english: float = real()
-    b_motivation: float = real()
-    b_family_home: float = real()
-    b_resources: float = real()
-    b_peers_abroad: float = real()
-    b_income_gap: float = real()
-    b_research: float = real()
-    b_research_tilt: float = real()
-    b_intl_health: float = real()
-    exam_b_standing: float = real()
-    exam_b_english: float = real()
-    exam_score_noise_sd: float = nonneg(100.0)
-    exam_give_up_after_fail: float = prob()
-    exam_give_up_cost_scale_usd: float = _f(1.0, MAX_USD)  # at least one dollar
-    max_prep_years: int = _f(1, 20)
-
-
-@dataclass
-class MatchParams:
-    """Scoring and retrying in the capacity-limited match (IMGBLOG, ELECTIVES)."""
-
-    w_exam: float = real()
-    w_destination_experience: float = real()
-    w_research: float = real()
-    w_letters: float = real()
-    origin_offset: float = real()
-    noise_sd: float = nonneg(100.0)
-    max_rounds: int = _f(1, 20)
-    retry_prob: float = prob()
-
-
-@dataclass
-class ReturnParams:
-    """Yearly stay-or-return decision after training (NEWMAN2025, HEIST2018)."""
-
-    base_annual: float = prob()
-    end_of_training_bump: float = real()
-    b_family_home: float = real()
-    b_family_abroad: float = real()
-    family_abroad_tau_years: float = positive(100.0)
-    b_wish_improve: float = real()
-    wish_improve_base: float = prob()
-    wish_improve_given_role_model: float = prob()
-    b_income_gap: float = real()
-    b_reintegration: float = real()
-    b_years_abroad: float = real()
-    during_training_annual: float = prob()
-
-
-@dataclass
-class SectorParams:
-    """Sector after return, drift to private practice, knowledge transfer (NEWMAN2025)."""
-
-    academic_base: float = real()
-    private_base: float = real()
-    b_public_policy_orientation: float = real()
-    b_academic_research: float = real()
-    b_academic_wish_improve: float = real()
-    b_academic_research_tilt: float = real()
-    b_private_disillusion: float = real()
-    drift_to_private_base: float = prob()
-    kt_mult_public: float = nonneg(5.0)
-    kt_mult_private: float = nonneg(5.0)
-    kt_mult_academic: float = nonneg(5.0)
-    kt_reintegration_support_gain: float = nonneg(5.0)
-
-
-@dataclass
-class FeedbackParams:
-    """Returnees in academic posts raise home training quality (HEIST2018)."""
-
-    quality_gain_per_returnee_density: float = nonneg()
-    density_per_doctors: float = positive()
-
-
-@dataclass
-class ExitParams:
-    """Leaving the model: dropout, leaving medicine, death, retirement."""
-
-    student_dropout_annual: float = prob()
-    leave_medicine_annual: float = prob()
-    mortality_gompertz_a: float = nonneg(1.0)
-    mortality_gompertz_b: float = nonneg(1.0)
-    retirement_age: float = _f(40, 100)
 
 
 @dataclass

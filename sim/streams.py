@@ -14,7 +14,7 @@ import zlib
 import numpy as np
 from scipy.special import ndtri
 
-from .kernels import uniforms
+from . import kernels
 
 _MASK = (1 << 64) - 1
 
@@ -31,6 +31,7 @@ class Streams:
     """Named random streams derived from one seed with numpy's SeedSequence."""
 
     def __init__(self, seed: int):
+        kernels.compile_all()
         self.seed = int(seed)
         self._keys: dict[str, int] = {}
         self._year_keys: dict[tuple[str, int, int], np.uint64] = {}
@@ -54,20 +55,25 @@ class Streams:
 
     def uniform(self, name: str, year: int, ids: np.ndarray, draw: int = 0) -> np.ndarray:
         """One U[0, 1) per id, fixed by (stream, year, id, draw)."""
-        return uniforms(np.asarray(ids, dtype=np.int64), self.key(name, year, draw))
+        return kernels.uniforms(np.asarray(ids, dtype=np.int64), self.key(name, year, draw))
 
     def uniform_grid(self, name: str, years: np.ndarray, ids: np.ndarray, draw: int = 0) -> np.ndarray:
         """``uniform(name, y, ids, draw)`` for every y in ``years`` at once: shape (len(years), len(ids))."""
         ids = np.asarray(ids, dtype=np.int64)
         out = np.empty((len(years), len(ids)))
         for row, y in enumerate(years):
-            out[row] = uniforms(ids, self.key(name, y, draw))
+            out[row] = kernels.uniforms(ids, self.key(name, y, draw))
         return out
 
     def normal(self, name: str, year: int, ids: np.ndarray, draw: int = 0) -> np.ndarray:
         """One standard normal per id (inverse CDF of a counter-based uniform)."""
         u = self.uniform(name, year, ids, draw)
         return ndtri(np.clip(u, 1e-16, 1 - 1e-16))
+
+    @staticmethod
+    def ndtri(p: np.ndarray) -> np.ndarray:
+        """The standard-normal quantile of ``p``."""
+        return ndtri(p)
 
     def generator(self, name: str, year: int) -> np.random.Generator:
         """A numpy Generator for draws that are not per person (cohort attributes, the world pool)."""

@@ -6,8 +6,9 @@ between them is the driver (common random numbers): small effects show up cleanl
 
 from conftest import run
 from sim.app import load_config
-from sim.decisions import expit, return_logit
+from sim import kernels
 from sim.kernels import coefficients
+from sim.processes import abroad
 
 BASE = ("scale=0.1", "years=25")
 
@@ -37,11 +38,12 @@ def test_stronger_family_ties_at_home_more_returns():
 def test_family_pull_outweighs_the_income_gap_in_the_return_decision():
     # NEWMAN2025 "family trumps finances": for one person, going from weak (0.2) to strong (0.8)
     # family ties at home moves the return probability more than removing the whole income gap
+    kernels.compile_all()
     cfg = load_config([])
     p, ref, o = coefficients(cfg.params.returning)[0], coefficients(cfg.params.reference)[0], cfg.origin
 
     def prob(family, gap):
-        return expit(return_logit(p, ref, family, 4.0, False, 1.0, gap, o.reintegration_difficulty, 0.0))
+        return kernels.expit(abroad.return_logit(p, ref, family, 4.0, False, 1.0, gap, o.reintegration_difficulty, 0.0))
 
     family_effect = prob(0.8, o.income_gap) - prob(0.2, o.income_gap)
     income_effect = prob(0.5, 0.0) - prob(0.5, o.income_gap)

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from sim import decisions as d
 from sim import kernels as k
+from sim.processes import match, research
 from sim.app import load_config
 from sim.streams import Streams, _mix_scalar
 
@@ -20,14 +20,15 @@ def test_compiled_uniforms_equal_splitmix64_in_plain_python():
 
 
 def test_happens_is_u_below_the_logistic_of_x():
+    k.compile_all()
     rng = np.random.default_rng(1)
     us = np.concatenate([rng.random(20_000), np.arange(64) / 64, [0.0, 1 - 2**-53]])
     xs = np.concatenate([rng.normal(0, 4, 10_000), rng.uniform(-40, 40, 10_000), [-800.0, 800.0]])
     for u in us[::7]:
         for x in xs[::97]:
-            assert d.happens(u, x) == (u < 1 / (1 + math.exp(-x)) if x > -700 else False)
+            assert k.happens(u, x) == (u < 1 / (1 + math.exp(-x)) if x > -700 else False)
     # the table decides most unlikely events without the exponential, and never wrongly
-    assert not d.happens(0.5, -0.01) and d.happens(0.49, 0.0) and not d.happens(0.999, 6.0)
+    assert not k.happens(0.5, -0.01) and k.happens(0.49, 0.0) and not k.happens(0.999, 6.0)
 
 
 def test_coefficients_carry_every_number_and_the_logit_of_each_probability():
@@ -53,7 +54,7 @@ def test_departures_draw_training_length_from_its_distribution():
     cfg = load_config([])
     p = k.coefficients(cfg.params.returning)
     s = Streams(5)
-    k.departures(ids, 10, years, probs * 2, 0.25, role, fields["abroad_start"], fields["training_end"],
+    match.departures(ids, 10, years, probs * 2, 0.25, role, fields["abroad_start"], fields["training_end"],
                  fields["visa"], fields["wish_improve"], s.key("a", 1), s.key("b", 1), s.key("c", 1), p)
     shares = np.bincount(fields["training_end"] - 10, minlength=6)[3:] / n
     np.testing.assert_allclose(shares, probs, atol=0.01)  # unnormalised weights are fine
@@ -75,17 +76,18 @@ def test_move_keeps_stocks_and_returns_the_stages_left():
 
 
 def test_cached_kernels_are_keyed_on_the_files_they_compile_in():
-    # numba keys a cache entry on the defining file only; the kernels also on decisions.py
-    # and population.py, so that changing a rule there cannot leave a stale kernel running
+    # numba keys a cache entry on the defining file only; every compiled function also on
+    # all files holding compiled code and the stage codes, so that changing a shared rule
+    # cannot leave a stale loop running
     import hashlib
     from pathlib import Path
 
-    from sim import population
-
     digest = hashlib.sha256()
-    for module in (d, population):
-        digest.update(Path(module.__file__).read_bytes())
-    for kernel in (k.research_engagement, k.pathway_starters, k.return_choices):
+    for path in k._source_files():
+        digest.update(Path(path).read_bytes())
+    functions = k.compiled_functions()
+    assert "sim.kernels.happens" in functions and "sim.processes.research.research_engagement" in functions
+    for kernel in functions.values():
         stamp = kernel._cache._cache_file._source_stamp
         assert isinstance(stamp, tuple) and stamp[1] == digest.hexdigest()
 
@@ -114,14 +116,17 @@ def test_a_changed_rule_is_recompiled_not_loaded_stale(tmp_path):
 
     before = research_started()
     assert research_started() == before  # loaded from the cache
-    rules = tmp_path / "sim" / "decisions.py"
+    rules = tmp_path / "sim" / "kernels.py"
     text = rules.read_text()
-    assert "    x = (seek_logit\n" in text
-    rules.write_text(text.replace("    x = (seek_logit\n", "    x = (seek_logit + 3.0\n"))
+    line = "    return math.log(p / (1.0 - p))\n"
+    assert text.count(line) == 2  # the compiled logit, and the plain one the coefficients use
+    head, _, tail = text.partition("def logit(p: float)")
+    rules.write_text(head + "def logit(p: float)" + tail.replace(line, "    return math.log(p / (1.0 - p)) + 3.0\n", 1))
     assert research_started() > 2 * before
 
 
 def test_a_missing_cache_entry_is_reported(monkeypatch, tmp_path):
-    cache_file = k.pathway_starters._cache._cache_file
+    k.compile_all()
+    cache_file = research.research_engagement._cache._cache_file
     monkeypatch.setattr(cache_file, "_index_path", str(tmp_path / "absent.nbi"))
     assert k.compiled_code_cached() is False

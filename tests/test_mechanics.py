@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from sim.decisions import allocate_slots, run_match
+from sim.processes.electives import allocate_slots
+from sim.processes.match import run_match
 from sim.population import NONE
 from sim.streams import Streams
 from conftest import run

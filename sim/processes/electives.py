@@ -1,0 +1,237 @@
+"""International electives: who applies, host slots, scholarships, uptake, and what an
+elective does (SON2021, ELECTIVES)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import kernels
+from ..population import STUDENT
+from ..schema import MAX_USD, _f, nonneg, prob, real
+from . import Process
+
+
+@dataclass
+class ElectiveParams:
+    """Applying for an international elective (SON2021, ELECTIVES)."""
+
+    apply_base: float = prob()
+    b_motivation: float = real()
+    b_english: float = real()
+    b_standing: float = real()
+    b_resources: float = real()
+    b_family: float = real()
+    b_peers: float = real()
+    prefer_hic: float = prob()
+    b_hic_english: float = real()
+    research_type_base: float = prob()
+    b_research_type_engaged: float = real()
+    afford_scale_usd: float = _f(1.0, MAX_USD)  # at least one dollar
+    host_priority_noise_sd: float = nonneg(100.0)
+
+
+@dataclass
+class ElectiveEffectParams:
+    """What an elective does (SON2021 Box 2)."""
+
+    role_model: float = prob()
+    perspective_transformed: float = prob()
+    research_tilt_given_research: float = prob()
+    intl_health_given_lmic: float = prob()
+
+
+class Electives(Process):
+    """Students in the elective years apply; hosts accept by priority within slots; the top
+    grades get scholarships; those who can pay go, and the elective may change them."""
+
+    name = "electives"
+
+    def __init__(self, model) -> None:
+        cfg = model.cfg
+        self.coef = kernels.coefficients(cfg.params.elective)
+        self.effects = kernels.coefficients(cfg.params.elective_effects)
+        self.study_year = np.zeros(cfg.origin.school_years + 1, dtype=bool)
+        self.study_year[np.asarray(cfg.origin.elective_years, dtype=int)] = True
+
+    def slots(self, model) -> tuple[int, int]:
+        hosts, pol, scale = model.cfg.origin.electives, model.cfg.policy, model.cfg.scale
+        return (int(round(hosts.hic_slots * scale * pol.elective_slots_multiplier)),
+                int(round(hosts.lmic_slots * scale * pol.elective_slots_multiplier)))
+
+    def step(self, model) -> None:
+        pop, cfg, key, year = model.pop, model.cfg, model.streams.key, model.year
+        o, hosts, pol = cfg.origin, cfg.origin.electives, cfg.policy
+        p, ref, flow = self.coef, model.ref, model.flow
+        flow["students_enrolled"] += int(model.stocks[STUDENT])
+        lo, hi = model.cohort_bounds(year - max(o.elective_years) + 1, year - min(o.elective_years) + 1)
+        peers, inv_ties = model.network.counts("elective")  # peers and alumni who took an elective
+        app = applicants(lo, hi, year, pop.stage, pop.cohort, pop.n_electives, hosts.max_per_student,
+                         self.study_year, pop.motivation, pop.english, pop.standing, pop.resources, pop.family_home,
+                         peers, inv_ties, key("elective", year), p, ref)
+        flow["elective_applications"] += len(app)
+        if len(app) == 0:
+            return
+        wants_hic, research_type, eligible, priority = offers(
+            app, pop.english, pop.standing, pop.research, model.streams.normal("elective", year, app, 3),
+            hosts.english_threshold_hic, hosts.english_threshold_lmic, key("elective", year, 1),
+            key("elective", year, 2), p, ref)
+        accepted = np.zeros(len(app), dtype=bool)
+        for is_hic, n_slots in zip((True, False), self.slots(model)):
+            pool = np.flatnonzero(eligible & (wants_hic == is_hic))
+            accepted[pool[allocate_slots(priority[pool], n_slots)]] = True
+        acc = np.flatnonzero(accepted)
+        flow["electives_accepted"] += len(acc)
+        n_awards = int(pol.scholarship_budget_usd * cfg.scale // pol.scholarship_amount_usd)
+        award = award_scholarships(pop.standing[app[acc]], n_awards)
+        takes = uptake(app[acc], wants_hic[acc], award, pop.resources, o.family_funds_usd,
+                       pol.scholarship_amount_usd, hosts.cost_hic_usd, hosts.cost_lmic_usd, key("elective", year, 4), p)
+        flow["scholarships"] += int((award & takes).sum())
+        go = acc[takes]
+        who = app[go]
+        hic, research = wants_hic[go], research_type[go]
+        first = taken(who, hic, research, pop.n_electives, pop.elective_type, pop.elective_dest, pop.hic_elective,
+                      pop.role_model, pop.transformed, pop.research_tilt, pop.intl_health,
+                      *(key("elective_effects", year, draw) for draw in range(4)), self.effects)
+        model.network.mark("elective", first)
+        flow["electives_started"] += len(who)
+        flow["electives_hic"] += int(hic.sum())
+        flow["electives_research"] += int(research.sum())
+
+
+# --- rules -----------------------------------------------------------------------------------
+
+@kernels.compiled
+def apply_logit(p, ref, motivation, english, standing, resources, family_home, peer_share):
+    x = (p.logit_apply_base
+         + p.b_motivation * (motivation - ref.motivation)
+         + p.b_english * (english - ref.english)
+         + p.b_standing * (standing - 0.5)
+         + p.b_resources * (resources - ref.resources)
+         + p.b_family * (family_home - ref.family_ties_home)
+         + p.b_peers * peer_share)
+    return x
+
+
+@kernels.compiled
+def prefers_hic_logit(p, ref, english):
+    return p.logit_prefer_hic + p.b_hic_english * (english - ref.english)
+
+
+@kernels.compiled
+def research_logit(p, research_engaged):
+    return p.logit_research_type_base + p.b_research_type_engaged * research_engaged
+
+
+@kernels.compiled
+def afford_logit(p, funds, cost):
+    """Whether an accepted student can pay: smooth in funds minus cost."""
+    return (funds - cost) / p.afford_scale_usd
+
+
+def allocate_slots(priority: np.ndarray, slots: int) -> np.ndarray:
+    """Accept the ``slots`` applicants with the highest host priority (all if fewer)."""
+    accepted = np.zeros(len(priority), dtype=bool)
+    if slots <= 0 or len(priority) == 0:
+        return accepted
+    if len(priority) <= slots:
+        accepted[:] = True
+        return accepted
+    accepted[np.argpartition(-priority, slots - 1)[:slots]] = True
+    return accepted
+
+
+def award_scholarships(standing: np.ndarray, n_awards: int) -> np.ndarray:
+    """Scholarships go to the top grades among accepted students (SON2021)."""
+    return allocate_slots(standing, n_awards)
+
+
+# --- compiled loops ----------------------------------------------------------------------------
+
+@kernels.compiled
+def applicants(lo, hi, year, stage, cohort, n_electives, max_per_student, elective_study_year, motivation,
+               english, standing, resources, family_home, peer_counts, inv_ties, key, coef, reference):
+    """Students in an elective study year with electives left to take who apply this year."""
+    p, ref = coef[0], reference[0]
+    out = np.empty(max(hi - lo, 0), np.int64)
+    n = 0
+    top = elective_study_year.shape[0]
+    for i in range(lo, hi):
+        if stage[i] != STUDENT or n_electives[i] >= max_per_student:
+            continue
+        sy = year - cohort[i] + 1
+        if sy < 0 or sy >= top or not elective_study_year[sy]:
+            continue
+        x = apply_logit(p, ref, motivation[i], english[i], standing[i], resources[i], family_home[i],
+                        peer_counts[i] * inv_ties)
+        if kernels.happens(kernels.uniform_at(key, i), x):
+            out[n] = i
+            n += 1
+    return out[:n]
+
+
+@kernels.compiled
+def offers(app, english, standing, research, noise, threshold_hic, threshold_lmic, key_hic, key_type, coef,
+           reference):
+    """Each applicant's wished host (high-income or not) and elective type (research or
+    clinical), whether they meet that host's English threshold, and their priority with
+    hosts: grades plus English plus noise (``noise``: one standard normal per applicant)."""
+    p, ref = coef[0], reference[0]
+    m = app.shape[0]
+    hic = np.empty(m, np.bool_)
+    research_type = np.empty(m, np.bool_)
+    eligible = np.empty(m, np.bool_)
+    priority = np.empty(m, np.float64)
+    for j in range(m):
+        i = app[j]
+        hic[j] = kernels.happens(kernels.uniform_at(key_hic, i), prefers_hic_logit(p, ref, english[i]))
+        research_type[j] = kernels.happens(kernels.uniform_at(key_type, i), research_logit(p, research[i]))
+        eligible[j] = english[i] >= (threshold_hic if hic[j] else threshold_lmic)
+        priority[j] = standing[i] + english[i] + p.host_priority_noise_sd * noise[j]
+    return hic, research_type, eligible, priority
+
+
+@kernels.compiled
+def uptake(ids, hic, award, resources, family_funds, scholarship, cost_hic, cost_lmic, key, coef):
+    """Whether each accepted student can pay: family funds (``resources`` times ``family_funds``)
+    plus any scholarship, against the cost of the host they chose (USD)."""
+    p = coef[0]
+    takes = np.empty(ids.shape[0], np.bool_)
+    for j in range(ids.shape[0]):
+        i = ids[j]
+        funds = resources[i] * family_funds + (scholarship if award[j] else 0.0)
+        cost = cost_hic if hic[j] else cost_lmic
+        takes[j] = kernels.happens(kernels.uniform_at(key, i), afford_logit(p, funds, cost))
+    return takes
+
+
+@kernels.compiled
+def taken(who, hic, research_type, n_electives, elective_type, elective_dest, hic_elective, role_model,
+          transformed, research_tilt, intl_health, key_role, key_trans, key_tilt, key_intl, coef):
+    """Record the electives taken and what each did (SON2021 Box 2): role model met,
+    perspective transformed, and the research (research electives) and international-health
+    (low/middle-income hosts) tilts. A first elective sets the person's elective type and
+    destination. Returns who took their first elective."""
+    p = coef[0]
+    first = np.empty(who.shape[0], np.int64)
+    n_first = 0
+    for j in range(who.shape[0]):
+        i = who[j]
+        if n_electives[i] == 0:
+            elective_type[i] = 1 if research_type[j] else 0
+            elective_dest[i] = 0 if hic[j] else 1
+            first[n_first] = i
+            n_first += 1
+        n_electives[i] += 1
+        if hic[j]:
+            hic_elective[i] = True
+        if kernels.uniform_at(key_role, i) < p.role_model:
+            role_model[i] = True
+        if kernels.uniform_at(key_trans, i) < p.perspective_transformed:
+            transformed[i] = True
+        if research_type[j] and kernels.uniform_at(key_tilt, i) < p.research_tilt_given_research:
+            research_tilt[i] = True
+        if not hic[j] and kernels.uniform_at(key_intl, i) < p.intl_health_given_lmic:
+            intl_health[i] = True
+    return first[:n_first]
