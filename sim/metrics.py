@@ -1,7 +1,11 @@
 """Turn a finished model into the output contract: time series, events and the summary.
 
-Names and meanings follow METRICS.md (the project's output contract). Everything here reads
-the model's arrays and records; nothing is written to disk (see ``sim.outputs``).
+Names and meanings follow docs/outputs.md (the project's output contract). Everything here
+reads the model's arrays and records; nothing is written to disk (see ``sim.outputs``).
+
+A share whose denominator is empty (nobody eligible inside the horizon) is ``None`` (``null``
+in summary.json, NaN in tables), never 0 or 1, and every share has its denominator beside it
+as ``<metric>_n``, so that readers can weight runs and subgroups and filter thin ones.
 """
 
 from __future__ import annotations
@@ -47,19 +51,36 @@ def events(model: CareerModel) -> pd.DataFrame:
     })
 
 
-def _share(num, den) -> float:
+def _share(num, den) -> tuple[float | None, int]:
+    """``(sum(num) / sum(den), sum(den))``; the share is ``None`` when the denominator is empty.
+
+    ``num`` and ``den`` are counts or boolean arrays (summed); the denominator is returned
+    as an integer count for the metric's ``<metric>_n``.
+    """
     num, den = float(np.sum(num)), float(np.sum(den))
-    return num / den if den > 0 else 0.0
+    return (num / den if den > 0 else None), int(round(den))
 
 
-def km_median(durations: np.ndarray, observed: np.ndarray) -> tuple[float, int]:
+def _expand(metrics: dict) -> dict:
+    """Each ``(share, n)`` pair becomes the share under its name and its denominator under
+    ``<name>_n``, in that order; other values are kept as they are."""
+    out = {}
+    for name, value in metrics.items():
+        if isinstance(value, tuple):
+            out[name], out[f"{name}_n"] = value
+        else:
+            out[name] = value
+    return out
+
+
+def km_median(durations: np.ndarray, observed: np.ndarray) -> tuple[float | None, int | None]:
     """Kaplan-Meier median of ``durations`` (events where ``observed``, else censored).
 
     Returns (median, censored_flag); when the curve never falls to 0.5 the median is the
-    longest follow-up and the flag is 1.
+    longest follow-up and the flag is 1. With no durations at all both are ``None``.
     """
     if len(durations) == 0:
-        return 0.0, 1
+        return None, None
     times = np.unique(durations[observed])
     surv = 1.0
     for t in times:
@@ -78,7 +99,7 @@ def _group_metrics(model: CareerModel, grads: np.ndarray) -> dict:
     done = pop.training_done_year[grads]
     eligible10 = (done != NONE) & (done <= horizon - 10)
     back10 = eligible10 & (pop.return_year[grads] != NONE) & (pop.return_year[grads] - done <= 10)
-    return {
+    return _expand({
         "graduates_total": int(len(grads)),
         "elective_share_cohort": _share(pop.n_electives[grads] > 0, len(grads)),
         "went_abroad_share": _share(went, len(grads)),
@@ -86,7 +107,7 @@ def _group_metrics(model: CareerModel, grads: np.ndarray) -> dict:
         "return_share_10y": _share(back10, eligible10),
         "research_engagement_share": _share(pop.research[grads], len(grads)),
         "publication_share": _share(pop.publication[grads], len(grads)),
-    }
+    })
 
 
 def summary(model: CareerModel) -> dict:
@@ -95,7 +116,8 @@ def summary(model: CareerModel) -> dict:
     flows = {name: model.flow_records[:, j] for j, name in enumerate(FLOWS)}
     grads = np.flatnonzero(pop.grad_year[:n] != NONE)
     enrolled = flows["students_enrolled"]
-    rate = np.where(enrolled > 0, flows["electives_started"] / np.maximum(enrolled, 1), 0.0)
+    taught = enrolled > 0  # years with students enrolled
+    rate = flows["electives_started"][taught] / enrolled[taught]
     electives = flows["electives_started"].sum()
     applied = np.flatnonzero(pop.first_round_year[:n] != NONE)
     matched_round = pop.matched_round[applied]
@@ -104,7 +126,7 @@ def summary(model: CareerModel) -> dict:
     done = pop.training_done_year[:n]
     ret = pop.return_year[:n]
 
-    def return_share(k: int) -> float:
+    def return_share(k: int) -> tuple[float | None, int]:
         elig = (done != NONE) & (done <= horizon - k)
         return _share(elig & (ret != NONE) & (ret - done <= k), elig)
 
@@ -120,14 +142,16 @@ def summary(model: CareerModel) -> dict:
     ever_returned = ret != NONE
     in_model_grads = grads[stage[grads] != EXITED]
     abroad_now = np.isin(stage[in_model_grads], (TRAINING_ABROAD, PRACTISING_ABROAD))
-    out = {
+    accepted = int(flows["electives_accepted"].sum())
+    out = _expand({
         "graduates_total": int(len(grads)),
-        "elective_rate_annual": float(rate.mean()),
+        # mean over years of the yearly rate; n counts student-years enrolled
+        "elective_rate_annual": (float(rate.mean()) if taught.any() else None, int(enrolled.sum())),
         "elective_share_cohort": _share(pop.n_electives[grads] > 0, len(grads)),
         "elective_share_hic": _share(flows["electives_hic"].sum(), electives),
         "elective_share_research": _share(flows["electives_research"].sum(), electives),
-        "elective_oversubscription": (float(flows["elective_applications"].sum() / flows["electives_accepted"].sum())
-                                      if flows["electives_accepted"].sum() > 0 else 1.0),
+        "elective_oversubscription": (float(flows["elective_applications"].sum() / accepted) if accepted else None,
+                                      accepted),
         "research_engagement_share": _share(pop.research[grads], len(grads)),
         "publication_share": _share(pop.publication[grads], len(grads)),
         "applicant_share": _share(pop.pathway_year[grads] != NONE, len(grads)),
@@ -138,8 +162,8 @@ def summary(model: CareerModel) -> dict:
                                        len(followed4)),
         "return_share_5y": return_share(5),
         "return_share_10y": return_share(10),
-        "median_years_abroad": med,
-        "median_years_abroad_censored": int(censored),
+        "median_years_abroad": (med, len(started)),
+        "median_years_abroad_censored": censored,
         "returnee_share_public": sector_now["public"],
         "returnee_share_private": sector_now["private"],
         "returnee_share_academic": sector_now["academic"],
@@ -153,7 +177,7 @@ def summary(model: CareerModel) -> dict:
         "departures_total": int(flows["departures"].sum()),
         "returns_total": int(flows["returns"].sum()),
         "forced_returns_total": int(flows["forced_returns"].sum()),
-    }
+    })
     el = pop.elective_dest[grads]
     et = pop.elective_type[grads]
     female = pop.female[grads]

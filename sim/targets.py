@@ -101,13 +101,19 @@ def targets_path(origin: str) -> Path:
     return TARGETS_DIR / f"{origin}.yaml"
 
 
-def metric_value(summary: dict, metric: str) -> float:
-    """A summary metric by name; dotted names reach into ``by_group``."""
+def metric_value(summary: dict, metric: str) -> float | None:
+    """A summary metric by name; dotted names reach into ``by_group``.
+
+    ``None`` when the run has the metric but its denominator was empty (``null`` in
+    summary.json): nobody in the run was eligible, so there is nothing to compare.
+    """
     node: Any = summary
     for part in metric.split("."):
         if not isinstance(node, dict) or part not in node:
             raise TargetsError(f"metric {metric!r} is not in the run's summary.json")
         node = node[part]
+    if node is None:
+        return None
     if not _number(node):
         raise TargetsError(f"metric {metric!r} in summary.json is not a number ({node!r})")
     return float(node)
@@ -118,15 +124,18 @@ def compare(summary: dict, targets: list[Target]) -> list[dict]:
     rows = []
     for t in targets:
         model = metric_value(summary, t.metric)
+        missing = model is None  # an empty denominator: a missed target, not a pass
         rows.append({"metric": t.metric, "model": model, "target": t.value, "low": t.low, "high": t.high,
-                     "distance": model - t.value, "within": t.low <= model <= t.high, "source": t.source})
+                     "distance": None if missing else model - t.value,
+                     "within": (not missing) and t.low <= model <= t.high, "source": t.source})
     return rows
 
 
 def format_table(rows: list[dict]) -> str:
     head = ("metric", "model", "target", "interval", "distance", "within", "source")
-    body = [(r["metric"], f"{r['model']:.4f}", f"{r['target']:.4f}", f"[{r['low']:.4f}, {r['high']:.4f}]",
-             f"{r['distance']:+.4f}", "yes" if r["within"] else "NO", r["source"]) for r in rows]
+    body = [(r["metric"], "null" if r["model"] is None else f"{r['model']:.4f}", f"{r['target']:.4f}",
+             f"[{r['low']:.4f}, {r['high']:.4f}]", "-" if r["distance"] is None else f"{r['distance']:+.4f}",
+             "yes" if r["within"] else "NO", r["source"]) for r in rows]
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in (head, *body)]
     lines.insert(1, "  ".join("-" * w for w in widths))

@@ -22,6 +22,8 @@ def test_summary_metrics_present_finite_in_range(small_run):
     for k in SHARES:
         assert k in s, k
         assert math.isfinite(s[k]) and 0 <= s[k] <= 1, (k, s[k])
+        if not k.startswith("home_training_quality"):  # an index, not a share of a count
+            assert isinstance(s[f"{k}_n"], int) and s[f"{k}_n"] > 0, k
     for k in COUNTS:
         assert isinstance(s[k], int) and s[k] >= 0, k
     assert s["elective_oversubscription"] >= 1

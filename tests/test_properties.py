@@ -86,6 +86,8 @@ def small_configs(draw) -> list[str]:
 
 
 def _is_share(key: str) -> bool:
+    if key.endswith("_n"):  # a share's denominator: a count
+        return False
     return ("share" in key or "rate" in key or key.endswith("_index") or key.startswith("home_training_quality")
             or key == "median_years_abroad_censored")
 
@@ -95,6 +97,10 @@ def check_summary(summary: dict, path: str = "") -> None:
         where = f"{path}{key}"
         if isinstance(value, dict):
             check_summary(value, where + ".")
+            continue
+        if value is None:  # a share with an empty denominator, or the median with nobody abroad
+            n = summary.get(f"{key}_n", summary.get("median_years_abroad_n") if key.startswith("median") else None)
+            assert n == 0, (where, n)
             continue
         assert isinstance(value, (int, float)) and not isinstance(value, bool), where
         assert math.isfinite(value), (where, value)
@@ -150,7 +156,10 @@ def check_run(model: CareerModel) -> None:
     # summary: finite, non-negative, shares in [0, 1]; returnee sectors add up
     check_summary(summary)
     sectors = [summary[f"returnee_share_{s}"] for s in ("public", "private", "academic")]
-    assert math.isclose(sum(sectors), 1) or sum(sectors) == 0
+    if summary["returnee_share_public_n"] == 0:  # no returnees: no sector mix
+        assert sectors == [None, None, None]
+    else:
+        assert math.isclose(sum(sectors), 1)
     assert ts.notna().all().all()
 
 
