@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import mesa
 
-from .population import (ELECTIVE_DESTINATIONS, ELECTIVE_TYPES, FIELDS, NONE, ORIENTATIONS, SECTORS, STAGES,
-                         VISAS)
+from .population import ELECTIVE_PLACES, ELECTIVE_TYPES, FIELDS, NONE, ORIENTATIONS, SECTORS, STAGES, VISAS
 
 
 class Person(mesa.Agent):
@@ -43,7 +42,13 @@ class Person(mesa.Agent):
 
     @property
     def age(self) -> float:
-        return self.entry_age + (self.model.year - self.cohort)
+        """Age now (years)."""
+        return self.model.cfg.origin.entry_age + (self.model.year - self.cohort)
+
+    @property
+    def student_year(self) -> int | None:
+        """Study year now, for a student (1 in the year of entry)."""
+        return self.model.year - self.cohort + 1 if self.stage_name == "students" else None
 
     @property
     def orientation_name(self) -> str:
@@ -57,7 +62,7 @@ class Person(mesa.Agent):
         return {
             "count": self.n_electives,
             "type": ELECTIVE_TYPES[self.elective_type],
-            "destination": ELECTIVE_DESTINATIONS[self.elective_dest],
+            "place": ELECTIVE_PLACES[self.elective_place],
             "role_model": self.role_model,
             "perspective_transformed": self.transformed,
         }

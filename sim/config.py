@@ -17,12 +17,13 @@ from typing import Any, Optional
 
 from .processes.abroad import ReturnParams
 from .processes.electives import ElectiveEffectParams, ElectiveParams
-from .processes.exits import ExitParams
+from .processes.exams import ExamParams
 from .processes.feedback import FeedbackParams
+from .processes.intention import IntentionParams, PathwayParams
+from .processes.life import LifeParams, burn_in_years
 from .processes.match import MatchParams
-from .processes.pathway import AbroadParams
 from .processes.research import ResearchParams
-from .processes.returnees import SectorParams
+from .processes.returnees import ReturneeParams
 from .schema import MAX_COUNT, MAX_USD, MISSING, _f, nonneg, positive, prob, real
 
 
@@ -44,6 +45,7 @@ class ElectiveHosts:
 
     hic_slots: int = nonneg(MAX_COUNT)
     lmic_slots: int = nonneg(MAX_COUNT)
+    destination_share: float = prob()
     cost_hic_usd: float = nonneg(MAX_USD)
     cost_lmic_usd: float = nonneg(MAX_USD)
     english_threshold_hic: float = prob()
@@ -54,16 +56,18 @@ class ElectiveHosts:
 @dataclass
 class SectionConfig:
     """A second section of the origin's schools whose students differ (POP2024: the
-    international section, taught in English, beside the domestic one)."""
+    international section, taught in English, beside the domestic one; its students are
+    foreigners who mostly leave the origin after graduating)."""
 
     name: str = MISSING
     share: float = prob()
     motivation: BetaDist = MISSING
     english: BetaDist = MISSING
-    family_ties_home: BetaDist = MISSING
+    home_ties: BetaDist = MISSING
     research_mentor_found: float = prob()
     time_barrier_share: float = prob()
     pay_barrier_share: float = prob()
+    leave_after_graduation_share: float = prob()
 
 
 @dataclass
@@ -80,14 +84,14 @@ class OriginConfig:
     motivation: BetaDist = MISSING
     english: BetaDist = MISSING
     resources: BetaDist = MISSING
-    family_ties_home: BetaDist = MISSING
+    home_ties: BetaDist = MISSING
     orientation_research_share: float = prob()
     orientation_policy_share: float = prob()
     family_funds_usd: float = nonneg(MAX_USD)
     research_mentor_found: float = prob()
     time_barrier_share: float = prob()
     pay_barrier_share: float = prob()
-    training_quality_initial: float = prob()
+    training_quality_baseline: float = prob()
     training_quality_max: float = prob()
     training_satisfaction_sd: float = nonneg(1.0)
     public_system_satisfaction: float = prob()
@@ -95,6 +99,7 @@ class OriginConfig:
     reintegration_difficulty: float = prob()
     knowledge_absorption: float = prob()
     emigration_culture: float = nonneg(10.0)
+    exam_score_offset: float = _f(-5.0, 5.0)
     electives: ElectiveHosts = MISSING
     main_section: str = _f(default="domestic")
     second_section: Optional[SectionConfig] = None
@@ -102,18 +107,21 @@ class OriginConfig:
 
 @dataclass
 class DestinationConfig:
-    """The training market abroad: exams, a capacity-limited match, visas, programme length."""
+    """The training market abroad: exams, a capacity-limited match against the rest of the
+    world's applicants, visas, programme length."""
 
     name: str = MISSING
     img_positions: int = nonneg(MAX_COUNT)
     world_pool_applicants: int = nonneg(MAX_COUNT)
-    world_pool_score_mean: float = real()
-    world_pool_score_sd: float = positive(100.0)
+    world_pool_clinical_experience_share: float = prob()
+    world_pool_research_share: float = prob()
+    world_pool_letters_share: float = prob()
     exams_required: int = _f(1, 6)
     exam_pass_prob: float = prob()
     exam_cost_usd: float = nonneg(MAX_USD)
     j1_share: float = prob()
     waiver_prob: float = prob()
+    home_residence_years: int = _f(0, 10)
     visa_denial_prob: float = prob()
     training_years: list = _f(default=[])
     training_years_probs: list = _f(default=[])
@@ -121,11 +129,15 @@ class DestinationConfig:
 
 @dataclass
 class PolicyConfig:
-    """Levers a school, the home country or the destination can pull."""
+    """Levers a school, the home country or the destination can pull. Every lever takes
+    effect from the reported year ``start_year`` (1, the first); before it (and during the
+    spin-up) it is at its neutral value (:data:`POLICY_NEUTRAL`)."""
 
     name: str = MISSING
+    start_year: int = _f(1, 200)
     scholarship_budget_usd: float = nonneg(MAX_USD)
     scholarship_amount_usd: float = _f(1.0, MAX_USD)  # at least one dollar
+    scholarship_budget_multiplier: float = nonneg(100.0)
     elective_slots_multiplier: float = nonneg(100.0)
     img_positions_multiplier: float = nonneg(100.0)
     home_return_requirement: bool = MISSING
@@ -135,25 +147,47 @@ class PolicyConfig:
     training_quality_investment: float = nonneg(1.0)
 
 
+# The levers at the status quo: what applies before policy.start_year. The J-1 two-year
+# home-residence requirement is current US law (INA 212(e)).
+POLICY_NEUTRAL = {
+    "scholarship_budget_multiplier": 1.0,
+    "elective_slots_multiplier": 1.0,
+    "img_positions_multiplier": 1.0,
+    "home_return_requirement": True,
+    "visa_denial_multiplier": 1.0,
+    "returnee_premium": 0.0,
+    "reintegration_support": 0.0,
+    "training_quality_investment": 0.0,
+}
+
+
+def neutral_policy(policy: PolicyConfig) -> PolicyConfig:
+    """``policy`` with every lever at its neutral value (the status quo)."""
+    return dataclasses.replace(policy, **POLICY_NEUTRAL)
+
+
 @dataclass
 class ReferencePerson:
     """The person whom every base probability describes.
 
     Logistic covariates are centred on these fixed values (not on the origin's own means),
-    so an origin whose students have, say, stronger family ties really does behave
-    differently. They are the Japan baseline means where the bases were calibrated.
+    so an origin whose students have, say, stronger ties at home really does behave
+    differently. They are the Japan baseline values where the bases were calibrated. The
+    reference person has no partner, no dependent children and no parents needing care.
     """
 
     motivation: float = prob()
     english: float = prob()
     resources: float = prob()
-    family_ties_home: float = prob()
+    home_ties: float = prob()
     income_gap: float = nonneg(10.0)
     reintegration_difficulty: float = prob()
     time_barrier: float = prob()
     pay_barrier: float = prob()
     training_quality: float = prob()
     mentor_found: float = _f(0.0, 1.0, lo_open=True)
+    knowledge_absorption: float = prob()
+    age: float = _f(15, 80)
 
 
 @dataclass
@@ -171,25 +205,29 @@ class ParamsConfig:
     # (configs/provenance/) for each run from the run's seed
     uncertainty: str = _f(choices=("central", "sampled"))
     reference: ReferencePerson = MISSING
+    life: LifeParams = MISSING
     research: ResearchParams = MISSING
     elective: ElectiveParams = MISSING
     elective_effects: ElectiveEffectParams = MISSING
-    abroad: AbroadParams = MISSING
+    intention: IntentionParams = MISSING
+    pathway: PathwayParams = MISSING
+    exams: ExamParams = MISSING
     match: MatchParams = MISSING
     returning: ReturnParams = MISSING
-    sector: SectorParams = MISSING
+    returnees: ReturneeParams = MISSING
     feedback: FeedbackParams = MISSING
-    exit: ExitParams = MISSING
     network: NetworkParams = MISSING
 
 
 @dataclass
 class SimConfig:
-    """Everything one run needs. ``scale`` is the share of the origin's real intake simulated."""
+    """Everything one run needs. ``scale`` is the share of the origin's real intake
+    simulated; ``start_year`` the calendar year of the first reported year."""
 
     seed: int = _f(0, 2**63 - 1)
     years: int = _f(1, 200)
     scale: float = positive(20.0)
+    start_year: int = _f(1800, 2300)
     origin: OriginConfig = MISSING
     destination: DestinationConfig = MISSING
     policy: PolicyConfig = MISSING
@@ -197,29 +235,34 @@ class SimConfig:
 
 
 # Size limits, checked before a run starts. Memory was measured on Python 3.11 / numpy 2
-# (`/usr/bin/time -f %M python -m sim ...`): about 250 MB for the interpreter and libraries,
-# plus about 200 bytes a person (state arrays, event log, output tables) and 14 bytes a
-# person for each network tie (the tie table and the yearly peer-share products): 0.36 GB
-# at national scale over 35 years (376,000 people), 1.3 GB at ten times that.
-# Time: set-up about 2 s and the yearly steps about 1 s a million people over 35 years
-# (benchmarks/), so these limits with years <= 200 keep any run to minutes, not days.
-MAX_PEOPLE = 10_000_000          # people ever simulated (initial school plus every entrant)
+# (`/usr/bin/time -f %M python -m sim ...`, benchmarks/): about 250 MB for the interpreter
+# and libraries, plus about BYTES_PER_PERSON a person simulated (state arrays, the exit
+# schedule, event log and output tables). Network ties take no memory (they are computed
+# when read, see sim.network), and neither does the world pool of applicants (its ranks
+# against the origin's applicants are drawn each year, see sim.processes.match): both add
+# nothing to the estimate. People simulated include the spin-up cohorts (see
+# people_simulated), about 860,000 at national scale over 35 years.
+MAX_PEOPLE = 10_000_000          # people ever simulated (spin-up cohorts plus every entrant)
 MAX_MEMORY_GB = 6.0              # estimated peak memory of one run
 BASE_MEMORY_BYTES = 250e6
-BYTES_PER_PERSON = 200
-BYTES_PER_PERSON_PER_TIE = 14
+BYTES_PER_PERSON = 220
+BYTES_PER_PERSON_PER_TIE = 0     # ties are computed, not stored
+WORLD_POOL_BYTES_PER_APPLICANT = 0   # the world pool is not stored
 
 
 def people_simulated(cfg: SimConfig) -> float:
-    """People a run creates: the initial school (all years but the first) plus one cohort a year."""
+    """People a run creates: one cohort a year over the spin-up (the years simulated before the
+    first reported one, :func:`sim.processes.life.burn_in_years`) and the reported years."""
     intake = round(cfg.scale * cfg.origin.intake_per_year)
-    return intake * (cfg.origin.school_years - 1 + cfg.years)
+    return intake * (burn_in_years(cfg) + cfg.years)
 
 
 def memory_estimate_bytes(cfg: SimConfig) -> float:
     """Rough peak memory of a run (see the measurements above)."""
     ties = cfg.params.network.peers + cfg.params.network.alumni
-    return BASE_MEMORY_BYTES + people_simulated(cfg) * (BYTES_PER_PERSON + BYTES_PER_PERSON_PER_TIE * ties)
+    world = round(cfg.scale * cfg.destination.world_pool_applicants)
+    return (BASE_MEMORY_BYTES + people_simulated(cfg) * (BYTES_PER_PERSON + BYTES_PER_PERSON_PER_TIE * ties)
+            + world * WORLD_POOL_BYTES_PER_APPLICANT)
 
 
 def _walk(obj: Any, prefix: str = ""):
@@ -387,10 +430,24 @@ def _cross_checks(cfg: SimConfig, bad: set[str] | None = None) -> list[str]:
         errors.append(
             "origin.orientation_research_share + origin.orientation_policy_share: "
             f"{o.orientation_research_share + o.orientation_policy_share:g} exceeds 1; the shares must sum to at most 1")
-    if ok("origin.training_quality_initial", "origin.training_quality_max") and (
-            o.training_quality_initial > o.training_quality_max):
-        errors.append(f"origin.training_quality_initial: {o.training_quality_initial:g} exceeds "
+    if ok("origin.training_quality_baseline", "origin.training_quality_max") and (
+            o.training_quality_baseline > o.training_quality_max):
+        errors.append(f"origin.training_quality_baseline: {o.training_quality_baseline:g} exceeds "
                       f"origin.training_quality_max ({o.training_quality_max:g}); must be at most the maximum")
+    lp = p.life if dataclasses.is_dataclass(p.life) else None
+    if lp is not None and ok("params.life.retirement_age_min", "params.life.retirement_age_max") and (
+            lp.retirement_age_min > lp.retirement_age_max):
+        errors.append(f"params.life.retirement_age_min: {lp.retirement_age_min:g} exceeds "
+                      f"params.life.retirement_age_max ({lp.retirement_age_max:g}); must be at most the maximum")
+    if lp is not None and ok("params.life.retirement_age_max", "origin.entry_age", "origin.school_years") and (
+            lp.retirement_age_max <= o.entry_age + o.school_years):
+        errors.append(f"params.life.retirement_age_max: {lp.retirement_age_max:g} is not after graduation "
+                      f"(origin.entry_age {o.entry_age:g} + origin.school_years {o.school_years}); "
+                      "a career needs at least a year")
+    pol = cfg.policy
+    if dataclasses.is_dataclass(pol) and ok("policy.start_year", "years") and pol.start_year > cfg.years:
+        errors.append(f"policy.start_year: {pol.start_year} is after the last reported year (years={cfg.years}); "
+                      f"the levers take effect from a reported year, 1 to {cfg.years}")
     ok_years = ok("destination.training_years") and _list_of_numbers(
         "destination.training_years", d.training_years, errors, 1, 15, integer=True)
     ok_probs = ok("destination.training_years_probs") and _list_of_numbers(
@@ -413,7 +470,8 @@ def _cross_checks(cfg: SimConfig, bad: set[str] | None = None) -> list[str]:
                       f"{len(p.research.base_hazard)} differs from params.research.start_years "
                       f"({len(p.research.start_years)}); give one hazard per study year")
     # size: people, memory (and so time), and at least one entrant a year
-    if ok("scale", "years", "origin.intake_per_year", "origin.school_years"):
+    if ok("scale", "years", "origin.intake_per_year", "origin.school_years", "origin.entry_age",
+          "params.life.retirement_age_max"):
         intake = cfg.scale * o.intake_per_year
         people = people_simulated(cfg)
         if round(intake) < 1:
@@ -433,5 +491,5 @@ def _cross_checks(cfg: SimConfig, bad: set[str] | None = None) -> list[str]:
                 value = _num(cfg.scale) if field_ == "scale" else str(ties)
                 errors.append(f"{field_}: {value} would need about {gb:.1f} GB of memory ({people:,.0f} people "
                               f"with {ties} network ties each); the limit is {MAX_MEMORY_GB:g} GB "
-                              "(sim.config.MAX_MEMORY_GB); lower the ties, scale or years")
+                              "(sim.config.MAX_MEMORY_GB); lower the scale or years")
     return errors

@@ -36,7 +36,7 @@ from typing import Callable
 
 import numpy as np
 
-_MARKED: list[tuple[str, str]] = []     # (module, function), in order of definition
+_MARKED: list[tuple[str, str, Callable]] = []     # (module, name, function), in order of definition
 _COMPILED = False
 
 
@@ -44,7 +44,7 @@ def compiled(fn: Callable) -> Callable:
     """Mark a module-level function for ``numba.njit(cache=True)`` by :func:`compile_all`.
 
     Returns the function unchanged: until then it is plain Python."""
-    _MARKED.append((fn.__module__, fn.__name__))
+    _MARKED.append((fn.__module__, fn.__name__, fn))
     return fn
 
 
@@ -57,13 +57,12 @@ def compile_all() -> None:
     from numba import njit
 
     made = []
-    for module_name, name in _MARKED:
+    for module_name, name, fn in _MARKED:
         module = sys.modules[module_name]
-        fn = getattr(module, name)
-        if not hasattr(fn, "py_func"):
-            dispatcher = njit(cache=True)(fn)
+        dispatcher = njit(cache=True)(fn)
+        if getattr(module, name) is fn:  # not replaced meanwhile (a test's or benchmark's wrapper)
             setattr(module, name, dispatcher)
-            made.append(dispatcher)
+        made.append(dispatcher)
     _key_cache_on_sources(made)
     _COMPILED = True
 
@@ -71,13 +70,13 @@ def compile_all() -> None:
 def compiled_functions() -> dict[str, Callable]:
     """Every compiled function as ``module.name`` -> dispatcher (compiling first if needed)."""
     compile_all()
-    return {f"{m}.{n}": getattr(sys.modules[m], n) for m, n in _MARKED}
+    return {f"{m}.{n}": getattr(sys.modules[m], n) for m, n, _ in _MARKED}
 
 
 def _source_files() -> list[str]:
     from . import population
 
-    return sorted({sys.modules[m].__file__ for m, _ in _MARKED} | {population.__file__})
+    return sorted({sys.modules[m].__file__ for m, _, _ in _MARKED} | {population.__file__})
 
 
 def _key_cache_on_sources(dispatchers: list) -> None:
@@ -227,3 +226,126 @@ def move(ids, to_stages, stage, stage_since, year, stocks):
         stage[i] = to_stages[j]
         stage_since[i] = year
     return left
+
+
+# --- distributions ---------------------------------------------------------------------------
+
+# Acklam's rational approximation of the standard-normal quantile (relative error < 1.2e-9)
+_PPF_A = np.array([-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
+                   1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00])
+_PPF_B = np.array([-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+                   6.680131188771972e+01, -1.328068155288572e+01])
+_PPF_C = np.array([-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+                   -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00])
+_PPF_D = np.array([7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00])
+
+
+@compiled
+def norm_ppf(p):
+    """The standard-normal quantile of ``p`` (clipped to [1e-16, 1 - 1e-16])."""
+    p = min(max(p, 1e-16), 1.0 - 1e-16)
+    if p < 0.02425:
+        q = math.sqrt(-2.0 * math.log(p))
+        return ((((((_PPF_C[0] * q + _PPF_C[1]) * q + _PPF_C[2]) * q + _PPF_C[3]) * q + _PPF_C[4]) * q + _PPF_C[5])
+                / ((((_PPF_D[0] * q + _PPF_D[1]) * q + _PPF_D[2]) * q + _PPF_D[3]) * q + 1.0))
+    if p > 1.0 - 0.02425:
+        q = math.sqrt(-2.0 * math.log(1.0 - p))
+        return -((((((_PPF_C[0] * q + _PPF_C[1]) * q + _PPF_C[2]) * q + _PPF_C[3]) * q + _PPF_C[4]) * q + _PPF_C[5])
+                 / ((((_PPF_D[0] * q + _PPF_D[1]) * q + _PPF_D[2]) * q + _PPF_D[3]) * q + 1.0))
+    q = p - 0.5
+    r = q * q
+    return ((((((_PPF_A[0] * r + _PPF_A[1]) * r + _PPF_A[2]) * r + _PPF_A[3]) * r + _PPF_A[4]) * r + _PPF_A[5]) * q
+            / (((((_PPF_B[0] * r + _PPF_B[1]) * r + _PPF_B[2]) * r + _PPF_B[3]) * r + _PPF_B[4]) * r + 1.0))
+
+
+@compiled
+def norm_cdf(x):
+    """The standard-normal distribution function."""
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+@compiled
+def norm_ppfs(ps):
+    out = np.empty(ps.shape[0], np.float64)
+    for j in range(ps.shape[0]):
+        out[j] = norm_ppf(ps[j])
+    return out
+
+
+@compiled
+def _beta_cf(a, b, x):
+    """Continued fraction of the incomplete beta function (modified Lentz)."""
+    tiny = 1e-300
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 - qab * x / qap
+    if abs(d) < tiny:
+        d = tiny
+    d = 1.0 / d
+    h = d
+    for m in range(1, 500):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1.0 + aa * d
+        if abs(d) < tiny:
+            d = tiny
+        c = 1.0 + aa / c
+        if abs(c) < tiny:
+            c = tiny
+        d = 1.0 / d
+        h *= d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1.0 + aa * d
+        if abs(d) < tiny:
+            d = tiny
+        c = 1.0 + aa / c
+        if abs(c) < tiny:
+            c = tiny
+        d = 1.0 / d
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < 1e-13:
+            break
+    return h
+
+
+@compiled
+def beta_cdf(a, b, x):
+    """The Beta(a, b) distribution function (regularised incomplete beta) at ``x``."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    ln_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log(1.0 - x)
+    front = math.exp(ln_front)
+    if x < (a + 1.0) / (a + b + 2.0):
+        return front * _beta_cf(a, b, x) / a
+    return 1.0 - front * _beta_cf(b, a, 1.0 - x) / b
+
+
+@compiled
+def _beta_cdfs(a, b, xs):
+    out = np.empty(xs.shape[0], np.float64)
+    for j in range(xs.shape[0]):
+        out[j] = beta_cdf(a, b, xs[j])
+    return out
+
+
+QUANTILE_POINTS = 1025   # quantile tables hold the value at p = k / (QUANTILE_POINTS - 1)
+
+
+def beta_quantiles(a: float, b: float) -> np.ndarray:
+    """Quantile table of Beta(a, b): the value at ``p = k / 1024`` for k = 0..1024, for
+    :func:`from_table`. Built by inverting the exact distribution function on a grid that is
+    dense near 0 and 1, where the density may be steep."""
+    grid = (1.0 - np.cos(np.linspace(0.0, np.pi, 8193))) / 2.0
+    cdf = np.maximum.accumulate(_beta_cdfs(float(a), float(b), grid))
+    return np.interp(np.linspace(0.0, 1.0, QUANTILE_POINTS), cdf, grid)
+
+
+@compiled
+def from_table(table, u):
+    """The quantile at ``u`` by linear interpolation in a table of :func:`beta_quantiles`."""
+    x = u * (table.shape[0] - 1)
+    k = min(int(x), table.shape[0] - 2)
+    f = x - k
+    return table[k] + f * (table[k + 1] - table[k])

@@ -6,6 +6,22 @@ recorded. The model holds the population, the network, the random streams, the e
 and the yearly records, and offers the processes the moves between stages. It takes a
 plain :class:`~sim.config.SimConfig` and returns results as arrays and tables; it knows
 nothing of Hydra, files or plots.
+
+**Time.** Simulation years ``t`` are integers: the reported years are ``1..years`` (calendar
+years ``start_year .. start_year + years - 1``), and the spin-up years before them are
+``t <= 0``. Building the model runs the spin-up (see :meth:`CareerModel.__init__`), so a
+model starts at ``t = 0`` with a population in every stage; :meth:`step` then runs the
+reported years.
+
+**Spin-up.** The run starts from the model's own long-run state: it simulates
+:func:`~sim.processes.life.burn_in_years` years (the longest career: up to the oldest
+retirement age from medical-school entry) from an empty world, one cohort entering each
+year, under the status-quo policy; by the first reported year everyone who can still be
+working has been simulated from entry on. Those years are left out of every output (no
+records, no events, no rates); people who left during them are not part of the reported
+population. Everyone, spin-up cohorts included, is drawn at set-up in one compiled pass,
+and no process visits people who have nothing to decide, so the spin-up costs its events,
+not its person-years.
 """
 
 from __future__ import annotations
@@ -15,35 +31,36 @@ import numpy as np
 
 from . import kernels
 from .agents import Person
-from .config import SimConfig, validate
+from .config import SimConfig, neutral_policy, validate
 from .events import CAUSE, ENTRY_FROM, EventLog
 from .network import Network
-from .population import STAGES, STUDENT, Population
-from .processes import abroad, electives, exams, exits, feedback, match, pathway, research, returnees, school
+from .population import EXITED, STAGES, STUDENT, Population
+from .processes import abroad, electives, exams, feedback, intention, life, match, research, returnees, school
 from .streams import Streams
 
 # The year, in order: one process after another.
 PROCESSES = (
-    exits.Exits,             # death, retirement, dropout, leaving medicine
+    life.Life,               # death, retirement, dropout, leaving medicine (drawn at set-up)
     school.Entry,            # this year's cohort enters medical school
     research.Research,       # research engagement while a student (POP2024)
     electives.Electives,     # international electives (SON2021, ELECTIVES)
     school.Graduation,       # graduation, home training
-    pathway.Pathway,         # starting the pathway abroad (HEIST2018, IMGBLOG)
-    exams.Exams,             # licensing exams
+    intention.Intention,     # intending to train abroad, and acting on it (HEIST2018, IMGBLOG)
+    exams.Exams,             # licensing exams, observerships
     match.Match,             # the match, visas, departure
     abroad.Abroad,           # training abroad, stay or return (NEWMAN2025, HEIST2018)
-    returnees.Returnees,     # sector after return, drift to private practice (NEWMAN2025)
+    returnees.Returnees,     # drift to private practice, leaving again (NEWMAN2025)
     feedback.Feedback,       # training quality and mentoring
 )
 
 FLOWS = (
     "entrants", "graduates", "students_enrolled", "elective_applications", "electives_accepted",
-    "electives_started", "electives_hic", "electives_research", "scholarships", "research_started",
-    "pathway_starts", "exams_passed", "applications", "matches", "visa_denied", "departures", "returns",
-    "forced_returns", "gave_up", "exits",
+    "electives_started", "electives_hic", "electives_destination", "electives_research", "scholarships",
+    "research_started", "intentions_formed", "intentions_lapsed", "pathway_starts", "exams_passed", "applications",
+    "matches", "visa_denied", "departures", "returns", "forced_returns", "reemigrations", "gave_up", "exits",
 )
-ENV = ("home_training_quality", "mentor_found_prob", "positions", "world_pool", "elective_slots")
+ENV = ("home_training_quality", "mentor_found_prob", "positions", "world_pool", "elective_slots",
+       "academic_knowledge")
 
 
 class ConfigError(ValueError):
@@ -56,6 +73,9 @@ class ConfigError(ValueError):
 
 class CareerModel(mesa.Model):
     """Medical students and graduates of one origin, and the destination they may train in.
+
+    Building the model draws everyone and runs the spin-up; :meth:`run` (or ``years`` calls
+    of :meth:`step`) runs the reported years.
 
     Args:
         config: the run's parameters (see ``configs/``); validated before anything runs.
@@ -77,104 +97,70 @@ class CareerModel(mesa.Model):
         self.cfg = config
         self.materialize_agents = materialize_agents
         o = config.origin
-        self.year = 0
+        self.burn_in = life.burn_in_years(config)
+        self.first_cohort = 1 - self.burn_in
+        self.year = self.first_cohort - 1
         self.streams = Streams(config.seed)
         self.intake = int(round(config.scale * o.intake_per_year))
-        self.initial_size = self.intake * (o.school_years - 1)
-        capacity = self.initial_size + self.intake * config.years
-        self.pop = Population(capacity)
+        n_people = self.intake * (self.burn_in + config.years)
+        self.pop = Population(n_people)
         net = config.params.network
-        self.network = Network(capacity, net.peers, net.alumni, net.alumni_span_years)
+        self.network = Network(net.peers, net.alumni, net.alumni_span_years, self.first_cohort, self.intake,
+                               self.streams.key("network", 0))
         self.events = EventLog()
+        self.events.enabled = False  # nothing is logged during the spin-up
         self._views: dict[int, Person] = {}
         self.ref = kernels.coefficients(config.params.reference)  # the reference person, for compiled rules
+        self._policy = config.policy
+        self._status_quo = neutral_policy(config.policy)
+        self.policy = self._status_quo
         # environment
-        self.quality = float(o.training_quality_initial)
+        self.quality = float(o.training_quality_baseline)
         self.mentor_found = float(o.research_mentor_found)
-        self.quality_start = self.quality
-        # records: one row per simulated year
+        self.academic_knowledge = 0.0
+        # records: one row per reported year
         self.stock_records = np.zeros((config.years, len(STAGES)), dtype=np.int64)
         self.flow_records = np.zeros((config.years, len(FLOWS)), dtype=np.int64)
         self.env_records = np.zeros((config.years, len(ENV)), dtype=np.float64)
         self.flow = dict.fromkeys(FLOWS, 0)
         # bookkeeping that keeps the yearly step off full-population scans
         self.stocks = np.zeros(len(STAGES), dtype=np.int64)  # current stock by stage
-        self._cohort_start: dict[int, int] = {}               # entry cohort -> first id (ids are contiguous)
         self.mobile = np.empty(0, dtype=np.int64)             # everyone who ever started the pathway abroad
         self.processes = {}
         for cls in PROCESSES:
             process = cls(self)
             self.processes[process.name] = process
-        # Everyone the run will ever hold is drawn at set-up, cohort by cohort (attributes,
-        # network ties, what processes decide in advance), so that entry only admits them.
-        # First a full medical school at the start: student years 2..N (year 1 enters in step 1).
-        for sy in range(o.school_years, 1, -1):
-            self._draw_cohort(cohort=2 - sy, student_year=sy)
-            self.admit(cohort=2 - sy, log=False)
-        self.processes["research"].history(self)  # their research engagement before the start
-        for cohort in range(1, config.years + 1):
-            self._draw_cohort(cohort=cohort, student_year=1)
-        self.network.finalize(self.pop.drawn)
-
-    # ------------------------------------------------------------------ set-up
-    def _draw_cohort(self, cohort: int, student_year: int) -> None:
-        o, pop = self.cfg.origin, self.pop
-        n = self.intake
-        ids = pop.reserve(n)
-        self._cohort_start[cohort] = int(ids[0]) if n else pop.drawn
-        rng = self.streams.generator("population", cohort)
-        pop.cohort[ids] = cohort
-        pop.student_year[ids] = student_year
-        pop.entry_age[ids] = o.entry_age
-        pop.female[ids] = rng.random(n) < o.female_share
-        pop.motivation[ids] = rng.beta(o.motivation.a, o.motivation.b, n)
-        pop.english[ids] = rng.beta(o.english.a, o.english.b, n)
-        pop.standing[ids] = rng.random(n)
-        pop.resources[ids] = rng.beta(o.resources.a, o.resources.b, n)
-        pop.family_home[ids] = rng.beta(o.family_ties_home.a, o.family_ties_home.b, n)
-        pop.satisfaction_offset[ids] = rng.normal(0.0, o.training_satisfaction_sd, n)
-        u = rng.random(n)
-        pop.orientation[ids] = np.where(u < o.orientation_research_share, 1,
-                                        np.where(u < o.orientation_research_share + o.orientation_policy_share, 2, 0))
-        pop.time_barrier[ids] = rng.random(n) < o.time_barrier_share
-        pop.pay_barrier[ids] = rng.random(n) < o.pay_barrier_share
-        if o.second_section is not None:
-            self._draw_second_section(ids, cohort)
-        self.network.add_cohort(cohort, ids, self.streams.generator("network", cohort))
+        # everyone the run will hold, drawn at once; then the spin-up
+        lo = int(self.pop.reserve(n_people)[0]) if n_people else 0
         for process in self.processes.values():
-            process.on_cohort(self, ids, cohort)
+            process.on_draw(self, lo, lo + n_people)
+        for _ in range(self.burn_in):
+            self.step()
+        self._start_reporting()
 
-    def _draw_second_section(self, ids: np.ndarray, cohort: int) -> None:
-        """Students of the second section (POP2024) get that section's traits and barriers."""
-        sec, pop = self.cfg.origin.second_section, self.pop
-        rng = self.streams.generator("section", cohort)
-        n = len(ids)
-        inside = rng.random(n) < sec.share
-        draws = {
-            "motivation": rng.beta(sec.motivation.a, sec.motivation.b, n),
-            "english": rng.beta(sec.english.a, sec.english.b, n),
-            "family_home": rng.beta(sec.family_ties_home.a, sec.family_ties_home.b, n),
-            "time_barrier": rng.random(n) < sec.time_barrier_share,
-            "pay_barrier": rng.random(n) < sec.pay_barrier_share,
-        }
-        who = ids[inside]
-        pop.section[who] = 1
-        for name, values in draws.items():
-            getattr(pop, name)[who] = values[inside]
+    def _start_reporting(self) -> None:
+        """The first reported year begins: the population now present is the initial population."""
+        self.stocks[EXITED] = 0  # those who left during the spin-up are not part of the reported world
+        self.initial_size = int(self.stocks.sum())
+        self.initial_stocks = self.stocks.copy()
+        self.initial_stage = self.pop.stage[: self.pop.n].copy()
+        self.quality_start = self.quality
+        self.events.enabled = True
+        self.mobile = self.mobile[self.pop.stage[self.mobile] != EXITED]
 
-    def admit(self, cohort: int, log: bool = True) -> np.ndarray:
+    # ------------------------------------------------------------------ people
+    def admit(self, cohort: int) -> np.ndarray:
         """The drawn cohort enters medical school."""
         pop, n = self.pop, self.intake
         ids = pop.admit(n)
         pop.stage[ids] = STUDENT
-        pop.stage_since[ids] = max(self.year, 0)
+        pop.stage_since[ids] = self.year
         self.stocks[STUDENT] += n
         if self.materialize_agents:
             for agent in Person.create_agents(self, n, list(ids)):
                 self._views[agent.pid] = agent
-        if log:
-            self.events.log(self.year, ids, ENTRY_FROM, STUDENT, "entry")
-            self.flow["entrants"] += n
+        self.events.log(self.year, ids, ENTRY_FROM, STUDENT, "entry")
+        self.flow["entrants"] += n
         return ids
 
     def person(self, pid: int) -> Person:
@@ -186,6 +172,14 @@ class CareerModel(mesa.Model):
             agent = Person(self, pid)
             self._views[pid] = agent
         return agent
+
+    def calendar_year(self, t=None):
+        """The calendar year of simulation year ``t`` (default: the current one); works on arrays."""
+        return self.cfg.start_year - 1 + (self.year if t is None else t)
+
+    def age(self, ids: np.ndarray, t=None) -> np.ndarray:
+        """Ages of ``ids`` in simulation year ``t`` (default: now)."""
+        return self.cfg.origin.entry_age + ((self.year if t is None else t) - self.pop.cohort[ids])
 
     # ------------------------------------------------------------------ services for the processes
     def move(self, ids: np.ndarray, to_stage: int | np.ndarray, cause: str | np.ndarray) -> None:
@@ -199,12 +193,12 @@ class CareerModel(mesa.Model):
 
     def cohort_bounds(self, first: int, last: int) -> tuple[int, int]:
         """Ids ``lo .. hi-1`` of everyone who entered in cohorts ``first`` .. ``last`` (inclusive) and has entered."""
-        lo_c, hi_c = min(self._cohort_start), max(self._cohort_start)
-        if last < lo_c or first > hi_c or last < first:
+        first = max(first, self.first_cohort)
+        if last < first:
             return 0, 0
-        start = self._cohort_start[max(first, lo_c)]
-        end = self._cohort_start[last + 1] if last + 1 <= hi_c else self.pop.drawn
-        return start, max(start, min(end, self.pop.n))
+        lo = (first - self.first_cohort) * self.intake
+        hi = min((last + 1 - self.first_cohort) * self.intake, self.pop.n)
+        return lo, max(lo, hi)
 
     def mobile_in(self, stage: int) -> np.ndarray:
         """Ids now in ``stage`` among those who ever started the pathway abroad."""
@@ -218,13 +212,18 @@ class CareerModel(mesa.Model):
     def step(self) -> None:
         """One simulated year: every process in the order of :data:`PROCESSES`, then the record."""
         self.year += 1
+        self.policy = self._policy if self.year >= self._policy.start_year else self._status_quo
         self.flow = dict.fromkeys(FLOWS, 0)
         for process in self.processes.values():
             process.step(self)
-        self.record()
+        if self.year % 10 == 0:  # those who left no longer need visiting
+            self.mobile = self.mobile[self.pop.stage[self.mobile] != EXITED]
+        if self.year >= 1:
+            self.record()
 
     def run(self) -> "CareerModel":
-        for _ in range(self.cfg.years):
+        """Run the reported years that remain."""
+        while self.year < self.cfg.years:
             self.step()
         return self
 
@@ -234,7 +233,7 @@ class CareerModel(mesa.Model):
         self.flow_records[t] = [self.flow[k] for k in FLOWS]
         hic, lmic = self.processes["electives"].slots(self)
         self.env_records[t] = [self.quality, self.mentor_found, self.processes["match"].positions,
-                               self.cfg.destination.world_pool_applicants, hic + lmic]
+                               self.processes["match"].world, hic + lmic, self.academic_knowledge]
 
 
 __all__ = ["CareerModel", "ConfigError", "FLOWS", "ENV", "CAUSE", "PROCESSES"]

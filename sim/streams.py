@@ -12,7 +12,6 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
-from scipy.special import ndtri
 
 from . import kernels
 
@@ -67,13 +66,7 @@ class Streams:
 
     def normal(self, name: str, year: int, ids: np.ndarray, draw: int = 0) -> np.ndarray:
         """One standard normal per id (inverse CDF of a counter-based uniform)."""
-        u = self.uniform(name, year, ids, draw)
-        return ndtri(np.clip(u, 1e-16, 1 - 1e-16))
-
-    @staticmethod
-    def ndtri(p: np.ndarray) -> np.ndarray:
-        """The standard-normal quantile of ``p``."""
-        return ndtri(p)
+        return kernels.norm_ppfs(self.uniform(name, year, ids, draw))
 
     def generator(self, name: str, year: int) -> np.random.Generator:
         """A numpy Generator for draws that are not per person (cohort attributes, the world pool)."""

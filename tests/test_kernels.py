@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from sim import kernels as k
-from sim.processes import match, research
 from sim.app import load_config
+from sim.processes import match, research
 from sim.streams import Streams, _mix_scalar
 
 
@@ -35,9 +35,9 @@ def test_coefficients_carry_every_number_and_the_logit_of_each_probability():
     cfg = load_config([])
     p = cfg.params.returning
     c = k.coefficients(p)[0]
-    assert c["base_annual"] == p.base_annual and c["b_family_home"] == p.b_family_home
+    assert c["base_annual"] == p.base_annual and c["b_home_ties"] == p.b_home_ties
     assert c["logit_base_annual"] == pytest.approx(math.log(p.base_annual / (1 - p.base_annual)))
-    assert "logit_b_family_home" not in c.dtype.names  # a coefficient, not a probability
+    assert "logit_b_home_ties" not in c.dtype.names  # a coefficient, not a probability
     # a probability of exactly 0 or 1 gets a finite logit
     extreme = k.coefficients(type(p)(**{**vars(p), "base_annual": 0.0}))[0]
     assert math.isfinite(extreme["logit_base_annual"]) and extreme["logit_base_annual"] < -20
@@ -48,21 +48,42 @@ def test_departures_draw_training_length_from_its_distribution():
     ids = np.arange(n)
     years = np.array([3, 4, 5])
     probs = np.array([0.5, 0.3, 0.2])
-    fields = dict(abroad_start=np.full(n, -1, np.int16), training_end=np.full(n, -1, np.int16),
-                  visa=np.zeros(n, np.int8), wish_improve=np.zeros(n, bool))
+    none = lambda dtype: np.full(n, -1, dtype)  # noqa: E731
+    fields = dict(abroad_start=none(np.int16), abroad_since=none(np.int16), spells=np.zeros(n, np.int8),
+                  training_end=none(np.int16), visa=np.zeros(n, np.int8), wish_improve=np.zeros(n, bool))
     role = np.arange(n) % 2 == 0
+    offset = np.zeros(n, np.float32)
     cfg = load_config([])
     p = k.coefficients(cfg.params.returning)
+    ref = k.coefficients(cfg.params.reference)
     s = Streams(5)
-    match.departures(ids, 10, years, probs * 2, 0.25, role, fields["abroad_start"], fields["training_end"],
-                 fields["visa"], fields["wish_improve"], s.key("a", 1), s.key("b", 1), s.key("c", 1), p)
+    quality = cfg.params.reference.training_quality  # dissatisfaction at the reference: the base applies
+    match.departures(ids, 10, years, probs * 2, 0.25, role, offset, quality, fields["abroad_start"],
+                     fields["abroad_since"], fields["spells"], fields["training_end"], fields["visa"],
+                     fields["wish_improve"], s.key("a", 1), s.key("b", 1), s.key("c", 1), p, ref)
     shares = np.bincount(fields["training_end"] - 10, minlength=6)[3:] / n
     np.testing.assert_allclose(shares, probs, atol=0.01)  # unnormalised weights are fine
-    assert (fields["abroad_start"] == 10).all()
+    assert (fields["abroad_start"] == 10).all() and (fields["spells"] == 1).all()
     assert abs((fields["visa"] == 1).mean() - 0.25) < 0.01 and set(np.unique(fields["visa"])) == {1, 2}
     r = cfg.params.returning
-    assert abs(fields["wish_improve"][role].mean() - r.wish_improve_given_role_model) < 0.015
+    with_role = k.expit(k.logit(r.wish_improve_base) + r.b_wish_role_model)
+    assert abs(fields["wish_improve"][role].mean() - with_role) < 0.015
     assert abs(fields["wish_improve"][~role].mean() - r.wish_improve_base) < 0.015
+
+
+def test_normal_quantile_and_beta_tables_match_scipy():
+    from scipy import special, stats
+
+    k.compile_all()
+    p = np.concatenate([[1e-12, 1e-6, 0.001, 0.0242, 0.0243], np.linspace(0.01, 0.99, 99), [0.9999, 1 - 1e-9]])
+    np.testing.assert_allclose(k.norm_ppfs(p), special.ndtri(p), rtol=2e-9, atol=1e-9)
+    for a, b in ((6.7, 3.3), (2.0, 4.0), (0.7, 0.9), (150.0, 40.0)):
+        table = k.beta_quantiles(a, b)
+        q = np.linspace(0, 1, len(table))
+        np.testing.assert_allclose(table[1:-1], stats.beta.ppf(q[1:-1], a, b), atol=2e-4)
+        u = np.random.default_rng(0).random(20_000)
+        draws = np.array([k.from_table(table, x) for x in u])
+        assert stats.kstest(draws, stats.beta(a, b).cdf).pvalue > 0.001
 
 
 def test_move_keeps_stocks_and_returns_the_stages_left():

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import kernels
+from .. import network
 from ..population import STUDENT
 from ..schema import MAX_USD, _f, nonneg, prob, real
 from . import Process
@@ -22,7 +23,7 @@ class ElectiveParams:
     b_english: float = real()
     b_standing: float = real()
     b_resources: float = real()
-    b_family: float = real()
+    b_home_ties: float = real()
     b_peers: float = real()
     prefer_hic: float = prob()
     b_hic_english: float = real()
@@ -44,7 +45,12 @@ class ElectiveEffectParams:
 
 class Electives(Process):
     """Students in the elective years apply; hosts accept by priority within slots; the top
-    grades get scholarships; those who can pay go, and the elective may change them."""
+    grades get scholarships; those who can pay go, and the elective may change them.
+
+    A high-income elective is in the destination country itself for a share
+    ``origin.electives.destination_share`` of them: that is the exposure to the
+    destination's clinical education that HEIST2018 finds pivotal, and the destination
+    clinical experience the match rewards."""
 
     name = "electives"
 
@@ -56,20 +62,20 @@ class Electives(Process):
         self.study_year[np.asarray(cfg.origin.elective_years, dtype=int)] = True
 
     def slots(self, model) -> tuple[int, int]:
-        hosts, pol, scale = model.cfg.origin.electives, model.cfg.policy, model.cfg.scale
+        hosts, pol, scale = model.cfg.origin.electives, model.policy, model.cfg.scale
         return (int(round(hosts.hic_slots * scale * pol.elective_slots_multiplier)),
                 int(round(hosts.lmic_slots * scale * pol.elective_slots_multiplier)))
 
     def step(self, model) -> None:
         pop, cfg, key, year = model.pop, model.cfg, model.streams.key, model.year
-        o, hosts, pol = cfg.origin, cfg.origin.electives, cfg.policy
+        o, hosts, pol = cfg.origin, cfg.origin.electives, model.policy
         p, ref, flow = self.coef, model.ref, model.flow
         flow["students_enrolled"] += int(model.stocks[STUDENT])
         lo, hi = model.cohort_bounds(year - max(o.elective_years) + 1, year - min(o.elective_years) + 1)
-        peers, inv_ties = model.network.counts("elective")  # peers and alumni who took an elective
+        net = model.network  # the share of peers and alumni who took an elective
         app = applicants(lo, hi, year, pop.stage, pop.cohort, pop.n_electives, hosts.max_per_student,
-                         self.study_year, pop.motivation, pop.english, pop.standing, pop.resources, pop.family_home,
-                         peers, inv_ties, key("elective", year), p, ref)
+                         self.study_year, pop.motivation, pop.english, pop.standing, pop.resources, pop.home_ties,
+                         net.key, net.spec, key("elective", year), p, ref)
         flow["elective_applications"] += len(app)
         if len(app) == 0:
             return
@@ -77,13 +83,15 @@ class Electives(Process):
             app, pop.english, pop.standing, pop.research, model.streams.normal("elective", year, app, 3),
             hosts.english_threshold_hic, hosts.english_threshold_lmic, key("elective", year, 1),
             key("elective", year, 2), p, ref)
+        in_destination = wants_hic & (model.uniform("elective", app, 5) < hosts.destination_share)
         accepted = np.zeros(len(app), dtype=bool)
         for is_hic, n_slots in zip((True, False), self.slots(model)):
             pool = np.flatnonzero(eligible & (wants_hic == is_hic))
             accepted[pool[allocate_slots(priority[pool], n_slots)]] = True
         acc = np.flatnonzero(accepted)
         flow["electives_accepted"] += len(acc)
-        n_awards = int(pol.scholarship_budget_usd * cfg.scale // pol.scholarship_amount_usd)
+        n_awards = int(pol.scholarship_budget_usd * pol.scholarship_budget_multiplier * cfg.scale
+                       // pol.scholarship_amount_usd)
         award = award_scholarships(pop.standing[app[acc]], n_awards)
         takes = uptake(app[acc], wants_hic[acc], award, pop.resources, o.family_funds_usd,
                        pol.scholarship_amount_usd, hosts.cost_hic_usd, hosts.cost_lmic_usd, key("elective", year, 4), p)
@@ -91,25 +99,28 @@ class Electives(Process):
         go = acc[takes]
         who = app[go]
         hic, research = wants_hic[go], research_type[go]
-        first = taken(who, hic, research, pop.n_electives, pop.elective_type, pop.elective_dest, pop.hic_elective,
-                      pop.role_model, pop.transformed, pop.research_tilt, pop.intl_health,
-                      *(key("elective_effects", year, draw) for draw in range(4)), self.effects)
-        model.network.mark("elective", first)
+        place = np.where(in_destination[go], 0, np.where(hic, 1, 2)).astype(np.int8)
+        taken(who, place, research, pop.n_electives, pop.elective_type, pop.elective_place, pop.hic_elective,
+              pop.destination_elective, pop.role_model, pop.transformed, pop.research_tilt, pop.intl_health,
+              *(key("elective_effects", year, draw) for draw in range(4)), self.effects)
         flow["electives_started"] += len(who)
         flow["electives_hic"] += int(hic.sum())
+        flow["electives_destination"] += int((place == 0).sum())
         flow["electives_research"] += int(research.sum())
 
 
 # --- rules -----------------------------------------------------------------------------------
 
 @kernels.compiled
-def apply_logit(p, ref, motivation, english, standing, resources, family_home, peer_share):
+def apply_logit(p, ref, motivation, english, standing, resources, home_ties, peer_share):
+    """Yearly log-odds that a student in an elective year applies: motivation, English,
+    grades and money push; ties at home hold back; peers and alumni who went before push."""
     x = (p.logit_apply_base
          + p.b_motivation * (motivation - ref.motivation)
          + p.b_english * (english - ref.english)
          + p.b_standing * (standing - 0.5)
          + p.b_resources * (resources - ref.resources)
-         + p.b_family * (family_home - ref.family_ties_home)
+         + p.b_home_ties * (home_ties - ref.home_ties)
          + p.b_peers * peer_share)
     return x
 
@@ -151,21 +162,29 @@ def award_scholarships(standing: np.ndarray, n_awards: int) -> np.ndarray:
 
 @kernels.compiled
 def applicants(lo, hi, year, stage, cohort, n_electives, max_per_student, elective_study_year, motivation,
-               english, standing, resources, family_home, peer_counts, inv_ties, key, coef, reference):
-    """Students in an elective study year with electives left to take who apply this year."""
+               english, standing, resources, home_ties, net_key, net_spec, key, coef, reference):
+    """Students in an elective study year with electives left to take who apply this year.
+
+    The peer share is read only when it can matter: the rule is first tried with the
+    largest value the peer term can take; if the person does not apply even then, they do
+    not apply (same uniform, so the outcome is exactly the rule's)."""
     p, ref = coef[0], reference[0]
     out = np.empty(max(hi - lo, 0), np.int64)
     n = 0
     top = elective_study_year.shape[0]
+    peer_max = max(p.b_peers, 0.0)
     for i in range(lo, hi):
         if stage[i] != STUDENT or n_electives[i] >= max_per_student:
             continue
         sy = year - cohort[i] + 1
         if sy < 0 or sy >= top or not elective_study_year[sy]:
             continue
-        x = apply_logit(p, ref, motivation[i], english[i], standing[i], resources[i], family_home[i],
-                        peer_counts[i] * inv_ties)
-        if kernels.happens(kernels.uniform_at(key, i), x):
+        x = apply_logit(p, ref, motivation[i], english[i], standing[i], resources[i], home_ties[i], 0.0)
+        u = kernels.uniform_at(key, i)
+        if not kernels.happens(u, x + peer_max):
+            continue
+        x += p.b_peers * network.share(net_key, net_spec, i, n_electives)
+        if kernels.happens(u, x):
             out[n] = i
             n += 1
     return out[:n]
@@ -207,31 +226,30 @@ def uptake(ids, hic, award, resources, family_funds, scholarship, cost_hic, cost
 
 
 @kernels.compiled
-def taken(who, hic, research_type, n_electives, elective_type, elective_dest, hic_elective, role_model,
-          transformed, research_tilt, intl_health, key_role, key_trans, key_tilt, key_intl, coef):
-    """Record the electives taken and what each did (SON2021 Box 2): role model met,
-    perspective transformed, and the research (research electives) and international-health
-    (low/middle-income hosts) tilts. A first elective sets the person's elective type and
-    destination. Returns who took their first elective."""
+def taken(who, place, research_type, n_electives, elective_type, elective_place, hic_elective,
+          destination_elective, role_model, transformed, research_tilt, intl_health, key_role, key_trans, key_tilt,
+          key_intl, coef):
+    """Record the electives taken (``place``: 0 the destination country, 1 another
+    high-income country, 2 a low/middle-income country) and what each did (SON2021): role
+    model met, perspective transformed, and the research (research electives) and
+    international-health (low/middle-income hosts) tilts. A first elective sets the
+    person's elective type and place."""
     p = coef[0]
-    first = np.empty(who.shape[0], np.int64)
-    n_first = 0
     for j in range(who.shape[0]):
         i = who[j]
         if n_electives[i] == 0:
             elective_type[i] = 1 if research_type[j] else 0
-            elective_dest[i] = 0 if hic[j] else 1
-            first[n_first] = i
-            n_first += 1
+            elective_place[i] = place[j]
         n_electives[i] += 1
-        if hic[j]:
+        if place[j] <= 1:
             hic_elective[i] = True
+        if place[j] == 0:
+            destination_elective[i] = True
         if kernels.uniform_at(key_role, i) < p.role_model:
             role_model[i] = True
         if kernels.uniform_at(key_trans, i) < p.perspective_transformed:
             transformed[i] = True
         if research_type[j] and kernels.uniform_at(key_tilt, i) < p.research_tilt_given_research:
             research_tilt[i] = True
-        if not hic[j] and kernels.uniform_at(key_intl, i) < p.intl_health_given_lmic:
+        if place[j] == 2 and kernels.uniform_at(key_intl, i) < p.intl_health_given_lmic:
             intl_health[i] = True
-    return first[:n_first]

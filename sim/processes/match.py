@@ -1,16 +1,40 @@
-"""The capacity-limited match against the rest of the world's applicants, visas and departure
-(IMGBLOG: "demanding and competitive"; ELECTIVES)."""
+"""The capacity-limited match against the rest of the world's applicants, visas and
+departure (IMGBLOG: "demanding and competitive"; ELECTIVES).
+
+**One score scale.** Every applicant, from the origin or from the rest of the world, is
+scored the same way: ``w_exam`` times the exam score, plus ``w_clinical_experience`` if
+they have clinical experience in the destination, ``w_research`` if they have research,
+``w_letters`` if they have letters from destination physicians, plus interview noise. An
+origin applicant's exam score is their own (``sim.processes.exams``) plus the origin's
+``exam_score_offset``; their clinical experience is an elective in the destination or an
+observership while preparing; research is research engagement as a student; letters come
+from a role model met on an elective in the destination. The rest of the world's
+applicants passed the same exams under the same rule (their exam score is that of
+passers, :func:`sim.processes.exams.passers_exam_score`) and have clinical experience,
+research and letters in the destination's shares (``destination.world_pool_*``).
+
+**Scaled with the run.** Positions and the world pool are the destination's numbers times
+``scale`` (the share of the origin's intake simulated), so competition, and every share,
+does not depend on ``scale`` beyond noise.
+
+**Drawn, not stored.** The world pool's scores follow a known distribution (a mixture of
+normals over the three binary features), so the match needs only how many of them score
+above each origin applicant: with the origin's scores sorted, the counts between
+consecutive scores are one multinomial draw. Positions go to the highest scores: an
+origin applicant is matched when fewer than the positions score higher, origin or world.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from .. import kernels
-from ..population import NONE, PREPARING, TRAINING_ABROAD
+from ..population import NO_YEAR, PREPARING, TRAINING_ABROAD
 from ..schema import _f, nonneg, prob, real
-from . import Process, pathway
+from . import Process, exams, intention
 
 
 @dataclass
@@ -18,48 +42,56 @@ class MatchParams:
     """Scoring and retrying in the capacity-limited match (IMGBLOG, ELECTIVES)."""
 
     w_exam: float = real()
-    w_destination_experience: float = real()
+    w_clinical_experience: float = real()
     w_research: float = real()
     w_letters: float = real()
-    origin_offset: float = real()
     noise_sd: float = nonneg(100.0)
     max_rounds: int = _f(1, 20)
     retry_prob: float = prob()
 
 
 class Match(Process):
-    """Applicants with their exams passed enter the match; positions go to the highest scores
-    among them and the world pool; the matched get a visa (or not) and leave to train."""
+    """Applicants with their exams passed enter the match; the matched get a visa (or not)
+    and leave to train."""
 
     name = "match"
 
     def __init__(self, model) -> None:
         cfg = model.cfg
-        dest = cfg.destination
-        self.coef = kernels.coefficients(cfg.params.match)
+        dest, p = cfg.destination, cfg.params.match
+        self.coef = kernels.coefficients(p)
         self.returning = kernels.coefficients(cfg.params.returning)
         self.training_years = np.asarray(dest.training_years, dtype=np.int64)
         self.training_years_weights = np.asarray(dest.training_years_probs, dtype=float)
         self.positions = 0
-        # the rest of the world's applicants, one pool a year (scores sorted for the match)
-        self.world_pool = [np.sort(model.streams.generator("world_pool", y).normal(
-            dest.world_pool_score_mean, dest.world_pool_score_sd, dest.world_pool_applicants))
-            for y in range(1, cfg.years + 1)]
+        self.world = int(round(dest.world_pool_applicants * cfg.scale))
+        ex = cfg.params.exams
+        mean, sd = exams.passers_exam_score(dest.exam_pass_prob, ex.b_standing, dest.exams_required,
+                                            ex.score_noise_sd)
+        # the world pool's score: a mixture of normals, one per combination of the three features
+        shares = (dest.world_pool_clinical_experience_share, dest.world_pool_research_share,
+                  dest.world_pool_letters_share)
+        weights = (p.w_clinical_experience, p.w_research, p.w_letters)
+        combos = np.array([[(c >> b) & 1 for b in range(3)] for c in range(8)], dtype=float)
+        self.world_weights = np.prod(np.where(combos == 1, shares, 1 - np.array(shares)), axis=1)
+        self.world_means = p.w_exam * mean + combos @ np.array(weights)
+        self.world_sd = math.sqrt((p.w_exam * sd) ** 2 + p.noise_sd ** 2)
 
     def step(self, model) -> None:
         pop, cfg, year = model.pop, model.cfg, model.year
-        p, dest, pol = cfg.params.match, cfg.destination, cfg.policy
+        p, dest, pol = cfg.params.match, cfg.destination, model.policy
         ids = model.mobile_in(PREPARING)
         ids = ids[pop.exams_passed[ids] >= dest.exams_required]
-        self.positions = positions = int(round(dest.img_positions * pol.img_positions_multiplier))
+        self.positions = positions = int(round(dest.img_positions * pol.img_positions_multiplier * cfg.scale))
         if len(ids) == 0:
             return
         pop.rounds[ids] += 1
-        first = pop.first_round_year[ids] == NONE
+        first = pop.first_round_year[ids] == NO_YEAR
         pop.first_round_year[ids[first]] = year
-        score = scores(ids, pop.exam_score, pop.hic_elective, pop.research, pop.role_model,
-                       model.streams.normal("match", year, ids), self.coef)
-        matched = run_match(score, self.world_pool[year - 1], positions)
+        score = scores(ids, pop.exam_score, cfg.origin.exam_score_offset, pop.destination_elective,
+                       pop.observership, pop.research, pop.role_model, model.streams.normal("match", year, ids),
+                       self.coef)
+        matched = self.run(score, positions, model.streams.generator("world_pool", year))
         model.flow["applications"] += len(ids)
         model.flow["matches"] += int(matched.sum())
         m_ids = ids[matched]
@@ -71,61 +103,83 @@ class Match(Process):
         # unmatched: retry next round, or give up
         stay = ids[~matched]
         retry = (model.uniform("match", stay, 1) < p.retry_prob) & (pop.rounds[stay] < p.max_rounds)
-        pathway.give_up(model, np.concatenate([stay[~retry], m_ids[denied]]))
+        intention.give_up(model, np.concatenate([stay[~retry], m_ids[denied]]))
+
+    def run(self, origin_scores: np.ndarray, positions: int, rng: np.random.Generator) -> np.ndarray:
+        """Which origin applicants win a position against the world pool (see the module's docstring)."""
+        m = len(origin_scores)
+        if positions <= 0 or m == 0:
+            return np.zeros(m, dtype=bool)
+        order = np.argsort(-origin_scores, kind="stable")
+        above = world_cdf(origin_scores[order], self.world_weights, self.world_means, self.world_sd)
+        # probabilities of the bins (inf, s1], (s1, s2], ..., (s_m, -inf) from the top down
+        upper = 1.0 - above
+        pvals = np.diff(np.concatenate([[0.0], upper, [1.0]]))
+        counts = rng.multinomial(self.world, np.clip(pvals, 0.0, None) / max(pvals.clip(0).sum(), 1e-300))
+        world_above = np.cumsum(counts)[:m]
+        matched = np.empty(m, dtype=bool)
+        matched[order] = np.arange(m) + world_above < positions
+        return matched
 
     def depart(self, model, ids: np.ndarray) -> None:
-        pop, dest, year = model.pop, model.cfg.destination, model.year
+        pop, cfg, year = model.pop, model.cfg, model.year
         if len(ids) == 0:
             return
         key = model.streams.key
-        departures(ids, year, self.training_years, self.training_years_weights, dest.j1_share, pop.role_model,
-                   pop.abroad_start, pop.training_end, pop.visa, pop.wish_improve, key("training", year),
-                   key("visa", year, 1), key("training", year, 1), self.returning)
-        model.network.mark("abroad", ids)
+        departures(ids, year, self.training_years, self.training_years_weights, cfg.destination.j1_share,
+                   pop.role_model, pop.satisfaction_offset, model.quality, pop.abroad_start, pop.abroad_since,
+                   pop.spells, pop.training_end, pop.visa, pop.wish_improve, key("training", year),
+                   key("visa", year, 1), key("training", year, 1), self.returning, model.ref)
         model.move(ids, TRAINING_ABROAD, "matched")
         model.flow["departures"] += len(ids)
 
 
 @kernels.compiled
-def match_score(p, exam_score, destination_experience, research, letters, noise):
-    """Applicant score: exam results, clinical experience in the destination, research, letters."""
-    return (p.origin_offset + p.w_exam * exam_score + p.w_destination_experience * destination_experience
-            + p.w_research * research + p.w_letters * letters + p.noise_sd * noise)
-
-
-def run_match(origin_scores: np.ndarray, world_sorted: np.ndarray, positions: int) -> np.ndarray:
-    """Positions go to the highest scores among origin applicants and the world pool.
-
-    ``world_sorted`` holds the world pool's scores in ascending order. An origin applicant
-    is matched when fewer than ``positions`` applicants (origin or world) score higher:
-    the same as taking the top ``positions`` of the pooled scores, without sorting the pool.
-    """
-    m = len(origin_scores)
-    if positions <= 0 or m == 0:
-        return np.zeros(m, dtype=bool)
-    order = np.argsort(-origin_scores, kind="stable")
-    higher_world = len(world_sorted) - np.searchsorted(world_sorted, origin_scores[order], side="right")
-    matched = np.empty(m, dtype=bool)
-    matched[order] = np.arange(m) + higher_world < positions
-    return matched
+def match_score(p, exam_score, clinical_experience, research, letters, noise):
+    """Applicant score on the one scale of the match."""
+    return (p.w_exam * exam_score + p.w_clinical_experience * clinical_experience + p.w_research * research
+            + p.w_letters * letters + p.noise_sd * noise)
 
 
 @kernels.compiled
-def scores(ids, exam_score, hic_elective, research, role_model, noise, coef):
+def scores(ids, exam_score, exam_offset, destination_elective, observership, research, role_model, noise, coef):
     p = coef[0]
     out = np.empty(ids.shape[0], np.float64)
     for j in range(ids.shape[0]):
         i = ids[j]
-        out[j] = match_score(p, exam_score[i], hic_elective[i], research[i], role_model[i], noise[j])
+        experience = destination_elective[i] or observership[i]
+        letters = role_model[i] and destination_elective[i]
+        out[j] = match_score(p, exam_score[i] + exam_offset, experience, research[i], letters, noise[j])
     return out
 
 
 @kernels.compiled
-def departures(ids, year, training_years, training_years_probs, j1_share, role_model, abroad_start, training_end,
-               visa, wish_improve, key_duration, key_visa, key_wish, coef):
+def world_cdf(s, weights, means, sd):
+    """The world pool's score distribution function at each of ``s``."""
+    out = np.empty(s.shape[0], np.float64)
+    for j in range(s.shape[0]):
+        total = 0.0
+        for c in range(weights.shape[0]):
+            total += weights[c] * kernels.norm_cdf((s[j] - means[c]) / sd)
+        out[j] = total
+    return out
+
+
+@kernels.compiled
+def wish_improve_logit(p, ref, dissatisfaction, role_model):
+    """Log-odds that someone leaving to train wishes to improve training at home: it grows out
+    of their own dissatisfaction with it (HEIST2018) and a role model met (SON2021)."""
+    return (p.logit_wish_improve_base + p.b_wish_dissatisfaction * (dissatisfaction - (1.0 - ref.training_quality))
+            + p.b_wish_role_model * role_model)
+
+
+@kernels.compiled
+def departures(ids, year, training_years, training_years_probs, j1_share, role_model, offset, quality,
+               abroad_start, abroad_since, spells, training_end, visa, wish_improve, key_duration, key_visa,
+               key_wish, coef, reference):
     """People leaving to train abroad: the programme's length (drawn from the destination's
     distribution), the visa (J-1 or H-1B) and whether they wish to improve training at home."""
-    p = coef[0]
+    p, ref = coef[0], reference[0]
     total = training_years_probs.sum()
     for j in range(ids.shape[0]):
         i = ids[j]
@@ -135,8 +189,12 @@ def departures(ids, year, training_years, training_years_probs, j1_share, role_m
         while c < training_years.shape[0] - 1 and u >= cum:
             c += 1
             cum += training_years_probs[c]
-        abroad_start[i] = year
+        if abroad_start[i] == NO_YEAR:
+            abroad_start[i] = year
+        abroad_since[i] = year
+        spells[i] += 1
         training_end[i] = year + training_years[c]
         visa[i] = 1 if kernels.uniform_at(key_visa, i) < j1_share else 2
-        wish_p = p.wish_improve_given_role_model if role_model[i] else p.wish_improve_base
-        wish_improve[i] = kernels.uniform_at(key_wish, i) < wish_p
+        dissatisfaction = 1.0 - min(max(quality + offset[i], 0.0), 1.0)
+        wish_improve[i] = kernels.happens(kernels.uniform_at(key_wish, i),
+                                          wish_improve_logit(p, ref, dissatisfaction, role_model[i]))

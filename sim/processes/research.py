@@ -38,11 +38,6 @@ class Research(Process):
         self.hazard_by_study_year = np.zeros(cfg.origin.school_years + 1)
         self.hazard_by_study_year[np.asarray(p.start_years, dtype=int)] = p.base_hazard
 
-    def history(self, model) -> None:
-        """Research engagement of the initial school in the years before the start."""
-        for year in range(2 - model.cfg.origin.school_years, 1):
-            self.engage(model, year)
-
     def engage(self, model, year: int) -> int:
         pop, o = model.pop, model.cfg.origin
         sec = o.second_section
