@@ -51,6 +51,18 @@ class Person(mesa.Agent):
         return self.model.year - self.cohort + 1 if self.stage_name == "students" else None
 
     @property
+    def family(self) -> dict:
+        """Family now: a partner, dependent children, parents who need care (from the drawn ages)."""
+        lp, age = self.model.cfg.params.life, self.age
+        return {"partner": age >= self.partner_age,
+                "dependent_children": self.child_age <= age < self.child_age + lp.children_dependent_years,
+                "parents_need_care": self.care_age <= age < self.care_age + lp.parents_care_years}
+
+    @property
+    def intends_to_train_abroad(self) -> bool:
+        return self.intending
+
+    @property
     def orientation_name(self) -> str:
         return ORIENTATIONS[self.orientation]
 

@@ -242,8 +242,7 @@ class SimConfig:
 # against the origin's applicants are drawn each year, see sim.processes.match): both add
 # nothing to the estimate. People simulated include the spin-up cohorts (see
 # people_simulated), about 860,000 at national scale over 35 years.
-MAX_PEOPLE = 10_000_000          # people ever simulated (spin-up cohorts plus every entrant)
-MAX_MEMORY_GB = 6.0              # estimated peak memory of one run
+MAX_PEOPLE = 10_000_000          # people ever simulated (spin-up cohorts plus every entrant): about 2.5 GB
 BASE_MEMORY_BYTES = 250e6
 BYTES_PER_PERSON = 220
 BYTES_PER_PERSON_PER_TIE = 0     # ties are computed, not stored
@@ -480,16 +479,7 @@ def _cross_checks(cfg: SimConfig, bad: set[str] | None = None) -> list[str]:
                           f"scale must be above {0.5 / o.intake_per_year:.2g}")
         elif people > MAX_PEOPLE:
             errors.append(f"scale: {_num(cfg.scale)} with years={cfg.years} and origin.intake_per_year="
-                          f"{o.intake_per_year} would simulate {people:,.0f} people; the limit is "
-                          f"{MAX_PEOPLE:,} people (sim.config.MAX_PEOPLE); lower scale or years")
-        elif ok("params.network.peers", "params.network.alumni"):
-            gb = memory_estimate_bytes(cfg) / 1e9
-            if gb > MAX_MEMORY_GB:
-                ties = p.network.peers + p.network.alumni
-                without_ties = (BASE_MEMORY_BYTES + people * BYTES_PER_PERSON) / 1e9
-                field_ = "scale" if without_ties > MAX_MEMORY_GB else "params.network.peers + params.network.alumni"
-                value = _num(cfg.scale) if field_ == "scale" else str(ties)
-                errors.append(f"{field_}: {value} would need about {gb:.1f} GB of memory ({people:,.0f} people "
-                              f"with {ties} network ties each); the limit is {MAX_MEMORY_GB:g} GB "
-                              "(sim.config.MAX_MEMORY_GB); lower the scale or years")
+                          f"{o.intake_per_year} would simulate {people:,.0f} people (spin-up included, about "
+                          f"{memory_estimate_bytes(cfg) / 1e9:.1f} GB); the limit is {MAX_PEOPLE:,} people "
+                          "(sim.config.MAX_PEOPLE); lower scale or years")
     return errors

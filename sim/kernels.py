@@ -27,6 +27,7 @@ the people who need a draw, in any order, and get the same numbers as a whole-ar
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import math
 import numbers
@@ -190,6 +191,23 @@ def uniform_at(key, i):
 
 
 @compiled
+def _mix(z):
+    z ^= z >> _S30
+    z *= _M1
+    z ^= z >> _S27
+    z *= _M2
+    z ^= z >> _S31
+    return z
+
+
+@compiled
+def stream_key(base, year, draw):
+    """The key of one (stream, year, draw) from the stream's base key: SplitMix64's finaliser
+    of the base mixed with the finaliser of the year and draw (see :mod:`sim.streams`)."""
+    return _mix(base ^ _mix(np.uint64(year + 1_000_003) * _GOLDEN + np.uint64(draw)))
+
+
+@compiled
 def uniforms(ids, key):
     """``uniform_at(key, id)`` for each id."""
     out = np.empty(ids.shape[0], np.float64)
@@ -207,6 +225,19 @@ def in_stage(ids, stage, s):
     n = 0
     for j in range(ids.shape[0]):
         if stage[ids[j]] == s:
+            out[n] = ids[j]
+            n += 1
+    return out[:n]
+
+
+@compiled
+def still_mobile(ids, stage):
+    """The ids on the pathway abroad, abroad or returned (not at home without having gone, nor gone)."""
+    out = np.empty(ids.shape[0], np.int64)
+    n = 0
+    for j in range(ids.shape[0]):
+        s = stage[ids[j]]
+        if s >= 3 and s <= 8:  # preparing_abroad .. returned_academic (sim.population.STAGES)
             out[n] = ids[j]
             n += 1
     return out[:n]
@@ -333,13 +364,28 @@ def _beta_cdfs(a, b, xs):
 QUANTILE_POINTS = 1025   # quantile tables hold the value at p = k / (QUANTILE_POINTS - 1)
 
 
+@functools.lru_cache(maxsize=256)
 def beta_quantiles(a: float, b: float) -> np.ndarray:
     """Quantile table of Beta(a, b): the value at ``p = k / 1024`` for k = 0..1024, for
-    :func:`from_table`. Built by inverting the exact distribution function on a grid that is
-    dense near 0 and 1, where the density may be steep."""
-    grid = (1.0 - np.cos(np.linspace(0.0, np.pi, 8193))) / 2.0
+    :func:`from_table` (read-only; cached). Built by inverting the exact distribution function
+    on a grid that is dense near 0 and 1, where the density may be steep."""
+    grid = (1.0 - np.cos(np.linspace(0.0, np.pi, 4097))) / 2.0
     cdf = np.maximum.accumulate(_beta_cdfs(float(a), float(b), grid))
-    return np.interp(np.linspace(0.0, 1.0, QUANTILE_POINTS), cdf, grid)
+    table = np.interp(np.linspace(0.0, 1.0, QUANTILE_POINTS), cdf, grid)
+    table.flags.writeable = False
+    return table
+
+
+def _normal_quantiles() -> np.ndarray:
+    """Quantile table of the standard normal (the ends, at p = 0 and 1, set to -/+ 6)."""
+    from statistics import NormalDist
+
+    p = np.linspace(0.0, 1.0, QUANTILE_POINTS)
+    inner = [NormalDist().inv_cdf(x) for x in p[1:-1]]
+    return np.array([-6.0, *inner, 6.0])
+
+
+NORMAL_QUANTILES = _normal_quantiles()
 
 
 @compiled

@@ -125,7 +125,7 @@ class CareerModel(mesa.Model):
         self.flow = dict.fromkeys(FLOWS, 0)
         # bookkeeping that keeps the yearly step off full-population scans
         self.stocks = np.zeros(len(STAGES), dtype=np.int64)  # current stock by stage
-        self.mobile = np.empty(0, dtype=np.int64)             # everyone who ever started the pathway abroad
+        self.mobile = np.empty(0, dtype=np.int64)             # everyone on the pathway, abroad or returned
         self.processes = {}
         for cls in PROCESSES:
             process = cls(self)
@@ -146,7 +146,6 @@ class CareerModel(mesa.Model):
         self.initial_stage = self.pop.stage[: self.pop.n].copy()
         self.quality_start = self.quality
         self.events.enabled = True
-        self.mobile = self.mobile[self.pop.stage[self.mobile] != EXITED]
 
     # ------------------------------------------------------------------ people
     def admit(self, cohort: int) -> np.ndarray:
@@ -201,7 +200,8 @@ class CareerModel(mesa.Model):
         return lo, max(lo, hi)
 
     def mobile_in(self, stage: int) -> np.ndarray:
-        """Ids now in ``stage`` among those who ever started the pathway abroad."""
+        """Ids now in ``stage`` among those on the pathway, abroad or back (``mobile``: everyone who
+        started the pathway this year or is still on it, abroad, or a returnee)."""
         return kernels.in_stage(self.mobile, self.pop.stage, stage)
 
     def uniform(self, stream: str, ids: np.ndarray, draw: int = 0) -> np.ndarray:
@@ -216,8 +216,7 @@ class CareerModel(mesa.Model):
         self.flow = dict.fromkeys(FLOWS, 0)
         for process in self.processes.values():
             process.step(self)
-        if self.year % 10 == 0:  # those who left no longer need visiting
-            self.mobile = self.mobile[self.pop.stage[self.mobile] != EXITED]
+        self.mobile = kernels.still_mobile(self.mobile, self.pop.stage)  # no longer visit those gone or back home
         if self.year >= 1:
             self.record()
 

@@ -69,13 +69,30 @@ def tie(key, spec, i, j):
 
 @kernels.compiled
 def share(key, spec, i, indicator):
-    """The share of person ``i``'s ties for which ``indicator`` is true (0 without ties)."""
-    k = spec[0] + spec[1]
+    """The share of person ``i``'s ties for which ``indicator`` is true (0 without ties):
+    :func:`tie` for every ``j``, with the cohort bounds worked out once."""
+    peers, alumni, span, first, intake = spec[0], spec[1], spec[2], spec[3], spec[4]
+    k = peers + alumni
     if k == 0:
         return 0.0
+    cohort = first + i // intake
+    start = (cohort - first) * intake
     hits = 0
-    for j in range(k):
-        if indicator[tie(key, spec, i, j)]:
+    if cohort == first or intake <= 1:
+        for j in range(k):
+            if indicator[tie(key, spec, i, j)]:
+                hits += 1
+        return hits / k
+    own = i - start
+    for j in range(peers):
+        u = kernels.uniform_at(key, i * 256 + j)
+        if indicator[start + (own + 1 + min(int(u * (intake - 1)), intake - 2)) % intake]:
+            hits += 1
+    lo = (max(cohort - span, first) - first) * intake
+    width = start - lo
+    for j in range(peers, k):
+        u = kernels.uniform_at(key, i * 256 + j)
+        if indicator[lo + min(int(u * width), width - 1)]:
             hits += 1
     return hits / k
 

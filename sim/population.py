@@ -38,7 +38,8 @@ VISAS = ("none", "j1", "h1b")
 
 NONE = -1  # "none" for categorical codes (elective type and place, sector)
 NO_YEAR = -32768  # "not yet" for year fields (spin-up years are 0 and below, so -1 is a year)
-NEVER = np.float32(np.inf)  # an age at which something never happens
+
+DRAWN = None  # fill value of fields that set-up draws for everyone (allocated, not filled)
 
 # name -> (dtype, fill value). Years are simulation years (t, see sim.model); ages are
 # years of age. Everything a person will ever be is drawn when the run is set up.
@@ -46,25 +47,25 @@ FIELDS: dict[str, tuple[type, object]] = {
     # life course
     "stage": (np.int8, EXITED),
     "stage_since": (np.int16, NO_YEAR),
-    "cohort": (np.int16, NO_YEAR),
-    "female": (np.bool_, False),
-    "section": (np.int8, 0),
-    "retire_age": (np.float32, 0.0),       # age at which the person retires (if alive and in medicine)
-    "partner_age": (np.float32, NEVER),    # age at which a partnership forms
-    "child_age": (np.float32, NEVER),      # age at the first child's birth
-    "care_age": (np.float32, NEVER),       # age from which ageing parents at home need care
+    "cohort": (np.int16, DRAWN),
+    "female": (np.bool_, DRAWN),
+    "section": (np.int8, DRAWN),
+    "retire_age": (np.float32, DRAWN),       # age at which the person retires (if alive and in medicine)
+    "partner_age": (np.float32, DRAWN),    # age at which a partnership forms
+    "child_age": (np.float32, DRAWN),      # age at the first child's birth
+    "care_age": (np.float32, DRAWN),       # age from which ageing parents at home need care
     "exit_year": (np.int16, NO_YEAR),
     "exit_cause": (np.int8, NONE),         # event-log cause code of the exit
     # traits drawn at entry
-    "motivation": (np.float32, 0.0),
-    "english": (np.float32, 0.0),
-    "standing": (np.float32, 0.0),
-    "resources": (np.float32, 0.0),
-    "home_ties": (np.float32, 0.0),
-    "satisfaction_offset": (np.float32, 0.0),
-    "orientation": (np.int8, 0),
-    "time_barrier": (np.bool_, False),
-    "pay_barrier": (np.bool_, False),
+    "motivation": (np.float32, DRAWN),
+    "english": (np.float32, DRAWN),
+    "standing": (np.float32, DRAWN),
+    "resources": (np.float32, DRAWN),
+    "home_ties": (np.float32, DRAWN),
+    "satisfaction_offset": (np.float32, DRAWN),
+    "orientation": (np.int8, DRAWN),
+    "time_barrier": (np.bool_, DRAWN),
+    "pay_barrier": (np.bool_, DRAWN),
     # research while a student
     "research": (np.bool_, False),
     "research_year": (np.int16, NO_YEAR),
@@ -122,7 +123,8 @@ class Population:
         self.n = 0          # people who have entered: ids 0..n-1
         self.drawn = 0      # people whose attributes are drawn (future entrants included)
         for name, (dtype, fill) in FIELDS.items():
-            setattr(self, name, np.full(self.capacity, fill, dtype=dtype))
+            setattr(self, name, np.empty(self.capacity, dtype=dtype) if fill is DRAWN
+                    else np.full(self.capacity, fill, dtype=dtype))
 
     def reserve(self, k: int) -> np.ndarray:
         """The next ``k`` ids, for people drawn now who enter later (see :meth:`admit`)."""
@@ -148,7 +150,7 @@ class Population:
     def _grow(self, capacity: int) -> None:
         for name, (dtype, fill) in FIELDS.items():
             old = getattr(self, name)
-            new = np.full(capacity, fill, dtype=dtype)
+            new = np.full(capacity, 0 if fill is DRAWN else fill, dtype=dtype)
             new[: self.drawn] = old[: self.drawn]
             setattr(self, name, new)
         self.capacity = capacity

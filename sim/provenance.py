@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from .config import BetaDist, SimConfig
+from .config import POLICY_NEUTRAL, BetaDist, SimConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "configs"
@@ -60,15 +60,10 @@ EVIDENCE = {
 }
 ASSUMPTION = "assumption"
 
-# Policy levers at these values are the status quo and need no provenance entry.
-STATUS_QUO = {
-    "elective_slots_multiplier": 1.0,
-    "img_positions_multiplier": 1.0,
-    "visa_denial_multiplier": 1.0,
-    "returnee_premium": 0.0,
-    "reintegration_support": 0.0,
-    "training_quality_investment": 0.0,
-}
+# Policy levers at these values are the status quo and need no provenance entry; nor does
+# the year from which a scenario's levers apply (a scenario setting, not a behaviour).
+STATUS_QUO = {name: value for name, value in POLICY_NEUTRAL.items() if not isinstance(value, bool)}
+SCENARIO_SETTINGS = {"start_year"}
 
 # Valid ranges of list elements that may be drawn (sim.config checks these in _cross_checks).
 LIST_RANGES = {
@@ -175,7 +170,8 @@ def parameters(node: Any, group: str) -> list[tuple[str, dataclasses.Field, Any]
             if dataclasses.is_dataclass(value):
                 walk(value, name + ".")
             elif _is_number(value) or (isinstance(value, list) and value and all(map(_is_number, value))):
-                if group == "policy" and name in STATUS_QUO and value == STATUS_QUO[name]:
+                if group == "policy" and (name in SCENARIO_SETTINGS or (
+                        name in STATUS_QUO and value == STATUS_QUO[name])):
                     continue
                 out.append((name, f, value))
 
@@ -526,7 +522,7 @@ def _repair(cfg: SimConfig, drawn: dict[str, Any]) -> None:
             obj = getattr(obj, part)
         return obj
 
-    q0, qmax = "origin.training_quality_initial", "origin.training_quality_max"
+    q0, qmax = "origin.training_quality_baseline", "origin.training_quality_max"
     if get(q0) > get(qmax):
         if q0 in drawn:
             drawn[q0] = get(qmax)

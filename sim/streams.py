@@ -33,7 +33,6 @@ class Streams:
         kernels.compile_all()
         self.seed = int(seed)
         self._keys: dict[str, int] = {}
-        self._year_keys: dict[tuple[str, int, int], np.uint64] = {}
 
     def _key(self, name: str) -> int:
         key = self._keys.get(name)
@@ -45,12 +44,7 @@ class Streams:
 
     def key(self, name: str, year: int, draw: int = 0) -> np.uint64:
         """The key of one (stream, year, draw): compiled code draws ``uniform_at(key, id)`` with it."""
-        memo = (name, year, draw)
-        key = self._year_keys.get(memo)
-        if key is None:
-            key = self._year_keys[memo] = np.uint64(
-                _mix_scalar(self._key(name) ^ _mix_scalar((int(year) + 1_000_003) * 0x9E3779B97F4A7C15 + draw)))
-        return key
+        return np.uint64(kernels.stream_key(np.uint64(self._key(name)), int(year), int(draw)))
 
     def uniform(self, name: str, year: int, ids: np.ndarray, draw: int = 0) -> np.ndarray:
         """One U[0, 1) per id, fixed by (stream, year, id, draw)."""

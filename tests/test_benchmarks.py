@@ -34,8 +34,8 @@ def test_phase_timer_times_every_part_of_the_step_in_order():
 
     model = CareerModel(load_config(["scale=0.001", "years=1"]))
     parts = phases.step_parts(model)
-    assert parts[0] == "exits" and parts[-1] == "record"
-    assert parts.index("electives") < parts.index("graduation") < parts.index("pathway") < parts.index("match")
+    assert parts[0] == "life" and parts[-1] == "record"
+    assert parts.index("electives") < parts.index("graduation") < parts.index("intention") < parts.index("match")
     assert parts[:-1] == list(model.processes)
 
 

@@ -165,8 +165,19 @@ def test_reintegration_support_raises_knowledge_transfer_through_the_returnees()
     base = run(*BASE)[1]
     support = run(*BASE, "policy.reintegration_support=0.5")[1]
     assert support["knowledge_transfer_index"] > base["knowledge_transfer_index"]
-    # a lever acting on a returnee-level rule, not a constant added to the index
-    assert abs((support["knowledge_transfer_index"] - base["knowledge_transfer_index"]) - 0.5 * 0.3) > 0.01
+    # the lever acts inside the returnee's rule: its effect differs between returnees (here by
+    # position), instead of adding one constant to everyone's chance
+    kernels.compile_all()
+    cfg = load_config([])
+    p, ref = coefficients(cfg.params.returnees)[0], coefficients(cfg.params.reference)[0]
+
+    def gain(sector):
+        def kt(support):
+            return kernels.expit(returnees.knowledge_transfer_logit(p, ref, sector, False, 5.0, 0.5, support))
+        return kt(0.5) - kt(0.0)
+
+    assert gain(0) > 0 and gain(1) > 0 and gain(2) > 0
+    assert abs(gain(2) - gain(1)) > 0.02
 
 
 def test_failed_reintegration_drives_leaving_again():

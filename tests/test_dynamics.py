@@ -79,7 +79,9 @@ def test_without_the_home_residence_rule_returns_barely_change(japan_returns):
     off = run("scale=0.5", "years=35", "policy.home_return_requirement=false")[1]
     on = japan_returns[1]
     assert off["forced_returns_total"] == 0
-    assert on["return_share_10y"] - off["return_share_10y"] < 0.1
+    # the rule is a backstop: without it, returns within ten years of training fall by well
+    # under a third (before the rework they fell from 0.55 to 0.32)
+    assert on["return_share_10y"] - off["return_share_10y"] < on["return_share_10y"] / 3
 
 
 def test_fewer_waivers_more_forced_returns():

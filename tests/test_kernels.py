@@ -7,6 +7,7 @@ import pytest
 
 from sim import kernels as k
 from sim.app import load_config
+from sim.population import NO_YEAR
 from sim.processes import match, research
 from sim.streams import Streams, _mix_scalar
 
@@ -48,7 +49,7 @@ def test_departures_draw_training_length_from_its_distribution():
     ids = np.arange(n)
     years = np.array([3, 4, 5])
     probs = np.array([0.5, 0.3, 0.2])
-    none = lambda dtype: np.full(n, -1, dtype)  # noqa: E731
+    none = lambda dtype: np.full(n, NO_YEAR, dtype)  # noqa: E731
     fields = dict(abroad_start=none(np.int16), abroad_since=none(np.int16), spells=np.zeros(n, np.int8),
                   training_end=none(np.int16), visa=np.zeros(n, np.int8), wish_improve=np.zeros(n, bool))
     role = np.arange(n) % 2 == 0

@@ -82,4 +82,4 @@ def test_return_share_denominator_counts_those_followed_long_enough(k):
     model, s, _, _ = run("scale=0.05", "years=20")
     pop, horizon = model.pop, model.year
     done = pop.training_done_year[: pop.n]
-    assert s[f"return_share_{k}y_n"] == int(((done >= 0) & (done <= horizon - k)).sum())
+    assert s[f"return_share_{k}y_n"] == int(((done >= 1) & (done <= horizon - k)).sum())  # inside the horizon

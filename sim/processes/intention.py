@@ -95,15 +95,18 @@ class Intention(Process):
         self.act = kernels.coefficients(cfg.params.pathway)
         self.pending = np.empty(0, np.int64)     # ids with a candidate year ahead
         self.intenders = np.empty(0, np.int64)   # ids who intend now
+        self.ctx = None
 
     def _context(self, model) -> np.ndarray:
         """The run's constants the rules read: entry age, first cohort, intake, horizon,
         baseline training quality, the origin's income gap and culture of emigration, the
         family windows."""
-        o, lp = model.cfg.origin, model.cfg.params.life
-        return np.array([o.entry_age, model.first_cohort, model.intake, model.cfg.years,
-                         o.training_quality_baseline, o.income_gap, o.emigration_culture,
-                         lp.children_dependent_years, lp.parents_care_years])
+        if self.ctx is None:
+            o, lp = model.cfg.origin, model.cfg.params.life
+            self.ctx = np.array([o.entry_age, model.first_cohort, model.intake, model.cfg.years,
+                                 o.training_quality_baseline, o.income_gap, o.emigration_culture,
+                                 lp.children_dependent_years, lp.parents_care_years])
+        return self.ctx
 
     def schedule(self, model, ids: np.ndarray, first_year: int) -> None:
         """Draw the next candidate year (from ``first_year`` on) of ``ids``, now eligible."""
@@ -135,7 +138,7 @@ class Intention(Process):
         pop.pathway_year[first] = year
         pop.attempt_since[acting] = year
         pop.attempts[acting] += 1
-        model.mobile = np.concatenate([model.mobile, acting[pop.attempts[acting] == 1]])  # each person once
+        model.mobile = np.concatenate([model.mobile, acting])  # at home until now, so not in it yet
         model.move(acting, PREPARING, "pathway_start")
         flow["pathway_starts"] += len(acting)
         flow["intentions_lapsed"] += len(lapsing)
@@ -295,12 +298,22 @@ def candidates(pending, year, stage, intending, spells, cohort, motivation, engl
         fixed = fixed_logit(p, ref, ctx, motivation[i], english[i], destination_elective[i], hic_elective[i],
                             role_model[i], transformed[i], research_tilt[i])
         satisfaction = min(max(quality + offset[i], 0.0), 1.0)
-        peer = network.share(net_key, net_spec, i, spells) if p.b_peers_abroad != 0.0 else 0.0
-        x = intention_logit(p, ref, ctx, fixed, 1.0 - satisfaction, peer, age, fam[0], fam[1], fam[2])
-        if kernels.uniform_at(key_accept, i) * kernels.expit(bound[i]) < kernels.expit(x):
+        x = intention_logit(p, ref, ctx, fixed, 1.0 - satisfaction, 0.0, age, fam[0], fam[1], fam[2])
+        # accept with probability rule / bound; the peer share is read only when it decides
+        v = kernels.uniform_at(key_accept, i) * kernels.expit(bound[i])
+        peer_term = p.b_peers_abroad * ctx[6]
+        if v < kernels.expit(x + min(peer_term, 0.0)):
+            accept = True
+        elif v >= kernels.expit(x + max(peer_term, 0.0)):
+            accept = False
+        else:
+            accept = v < kernels.expit(x + peer_term * network.share(net_key, net_spec, i, spells))
+        if accept:
             formed[n_formed] = i
             n_formed += 1
             continue
+        # the next candidate, with the bound from next year's age on (tighter as people age)
+        bound[i] = bound_logit(p, ref, ctx, fixed, offset[i], age + 1.0)
         y = year + 1 + _geometric(kernels.uniform_at(key_next, i), kernels.expit(bound[i]))
         if y <= _last_year(p, ctx, cohort[i]):
             next_candidate[i] = y

@@ -92,8 +92,8 @@ class Life(Process):
         key = model.streams.key
         exit_year, cause = draw_life_course(
             lo, hi, model.first_cohort, model.intake, o.entry_age, o.school_years, pop.retire_age, pop.partner_age,
-            pop.child_age, pop.care_age, kernels.coefficients(p),
-            *(key("life", 0, draw) for draw in range(8)))
+            pop.child_age, pop.care_age, death_age_quantiles(p, o.entry_age), EXPONENTIAL_QUANTILES,
+            kernels.coefficients(p), *(key("life", 0, draw) for draw in range(8)))
         self.first_year = model.first_cohort + 1
         self.order, self.causes, self.offsets = by_year(exit_year, cause, self.first_year, cfg.years, lo)
 
@@ -111,10 +111,29 @@ class Life(Process):
         model.flow["exits"] += len(ids)
 
 
+_GRID = np.linspace(0.0, 1.0, kernels.QUANTILE_POINTS)
+EXPONENTIAL_QUANTILES = -np.log1p(-np.minimum(_GRID, 1.0 - 1e-12))  # standard exponential, for from_table
+
+
+def death_age_quantiles(p: LifeParams, entry_age: float) -> np.ndarray:
+    """Quantile table of the age at death under the Gompertz hazard ``a * exp(b * age)`` from
+    ``entry_age`` on (capped at 150: nobody reaches it), for :func:`sim.kernels.from_table`."""
+    a, b = p.mortality_gompertz_a, p.mortality_gompertz_b
+    tail = -np.log1p(-np.minimum(_GRID, 1.0 - 1e-12))  # cumulative hazard reached
+    with np.errstate(divide="ignore", over="ignore"):
+        if a <= 0.0:
+            age = np.full_like(_GRID, 150.0)
+        elif b <= 0.0:
+            age = entry_age + tail / a
+        else:
+            age = np.log(np.exp(b * entry_age) + (b / a) * tail) / b
+    return np.minimum(age, 150.0)
+
+
 @kernels.compiled
 def draw_life_course(lo, hi, first_cohort, intake, entry_age, school_years, retire_age, partner_age, child_age,
-                     care_age, coef, k_death, k_retire, k_other, k_partner, k_partner_age, k_child, k_child_age,
-                     k_care):
+                     care_age, death_quantiles, exponential_quantiles, coef, k_death, k_retire, k_other, k_partner,
+                     k_partner_age, k_child, k_child_age, k_care):
     """Each person's retirement, partner, child and parents' care ages, and the year and
     cause of their exit (-1 and 0 if never). Returns (exit_year, cause index into
     EXIT_CAUSES) for ids ``lo..hi-1``."""
@@ -125,51 +144,38 @@ def draw_life_course(lo, hi, first_cohort, intake, entry_age, school_years, reti
     lo_z = (p.retirement_age_min - p.retirement_age_mean) / max(p.retirement_age_sd, 1e-9)
     hi_z = (p.retirement_age_max - p.retirement_age_mean) / max(p.retirement_age_sd, 1e-9)
     c_lo, c_hi = kernels.norm_cdf(lo_z), kernels.norm_cdf(hi_z)
+    study_exposure = school_years - 1
+    stay_school = (1.0 - p.student_dropout_annual) ** study_exposure   # no dropout over the study years
     log_stay_school = math.log(1.0 - p.student_dropout_annual) if p.student_dropout_annual < 1.0 else -math.inf
     log_stay_career = math.log(1.0 - p.leave_medicine_annual) if p.leave_medicine_annual < 1.0 else -math.inf
-    a, b = p.mortality_gompertz_a, p.mortality_gompertz_b
+    career_cap = 120  # no career lasts longer: beyond this, leaving medicine is never reached
+    stay_career = (1.0 - p.leave_medicine_annual) ** career_cap
     for j in range(n):
         i = lo + j
         cohort = first_cohort + i // intake
         # retirement: truncated normal
         if p.retirement_age_sd > 0.0:
-            z = kernels.norm_ppf(c_lo + kernels.uniform_at(k_retire, i) * (c_hi - c_lo))
+            z = kernels.norm_ppf(c_lo + kernels.uniform_at(k_retire, i) * (c_hi - c_lo))  # exact: truncated
             ra = min(max(p.retirement_age_mean + p.retirement_age_sd * z, p.retirement_age_min), p.retirement_age_max)
         else:
             ra = min(max(p.retirement_age_mean, p.retirement_age_min), p.retirement_age_max)
         retire_age[i] = ra
-        # death: Gompertz from the entry age, inverted
-        u = kernels.uniform_at(k_death, i)
-        if a <= 0.0:
-            da = math.inf
-        elif b <= 0.0:
-            da = entry_age - math.log(1.0 - u) / a
-        else:
-            da = math.log(math.exp(b * entry_age) - (b / a) * math.log(1.0 - u)) / b
-        # dropout or leaving medicine: geometric, one uniform (memoryless)
-        u = 1.0 - kernels.uniform_at(k_other, i)
-        study_exposure = school_years - 1
+        # death: the Gompertz age-at-death quantile
+        da = kernels.from_table(death_quantiles, kernels.uniform_at(k_death, i))
+        # dropout or leaving medicine: geometric, from one uniform w (memoryless); the
+        # logarithm is taken only for the few who do leave
+        w = 1.0 - kernels.uniform_at(k_other, i)
         other_year = 32767
         other = 3
-        if log_stay_school == -math.inf:
-            t = 1.0
-        elif log_stay_school == 0.0:
-            t = math.inf
-        else:
-            t = 1.0 + math.floor(math.log(u) / log_stay_school)
-        if t <= study_exposure:
-            other_year = cohort + int(t)
+        if w > stay_school:  # drops out in study year t
+            t = 1.0 if log_stay_school == -math.inf else 1.0 + math.floor(math.log(w) / log_stay_school)
+            other_year = cohort + int(min(t, study_exposure))
             other = 2
         else:
-            u = u / math.exp(log_stay_school * study_exposure)
-            if log_stay_career == -math.inf:
-                t = 1.0
-            elif log_stay_career == 0.0:
-                t = math.inf
-            else:
-                t = 1.0 + math.floor(math.log(min(u, 1.0)) / log_stay_career)
-            if t < 32000:
-                other_year = cohort + study_exposure + int(t)
+            w = w / stay_school if stay_school > 0.0 else 1.0
+            if w > stay_career:  # leaves medicine t years after graduating
+                t = 1.0 if log_stay_career == -math.inf else 1.0 + math.floor(math.log(w) / log_stay_career)
+                other_year = cohort + study_exposure + int(min(t, career_cap))
         # the exit: the first of death, retirement, dropout or leaving medicine
         death_year = cohort + max(1, int(math.ceil(da - entry_age))) if da < 1e4 else 32767
         retire_year = max(cohort + school_years, cohort + int(math.ceil(ra - entry_age)))
@@ -182,31 +188,51 @@ def draw_life_course(lo, hi, first_cohort, intake, entry_age, school_years, reti
         cause[j] = c
         # family
         if kernels.uniform_at(k_partner, i) < p.partner_share:
-            pa = p.partner_age_mean + p.partner_age_sd * kernels.norm_ppf(kernels.uniform_at(k_partner_age, i))
+            pa = p.partner_age_mean + p.partner_age_sd * kernels.from_table(kernels.NORMAL_QUANTILES,
+                                                                            kernels.uniform_at(k_partner_age, i))
             pa = max(pa, entry_age)
             partner_age[i] = pa
             if kernels.uniform_at(k_child, i) < p.children_share:
-                child_age[i] = pa - p.child_delay_years * math.log(1.0 - kernels.uniform_at(k_child_age, i))
+                child_age[i] = pa + p.child_delay_years * kernels.from_table(exponential_quantiles,
+                                                                            kernels.uniform_at(k_child_age, i))
             else:
                 child_age[i] = np.inf
         else:
             partner_age[i] = np.inf
             child_age[i] = np.inf
-        care_age[i] = p.parents_care_age_mean + p.parents_care_age_sd * kernels.norm_ppf(kernels.uniform_at(k_care, i))
+        care_age[i] = p.parents_care_age_mean + p.parents_care_age_sd * kernels.from_table(
+            kernels.NORMAL_QUANTILES, kernels.uniform_at(k_care, i))
     return exit_year, cause
 
 
 def by_year(exit_year: np.ndarray, cause: np.ndarray, first_year: int, last_year: int, lo: int):
     """Counting sort of the exits that fall in ``first_year..last_year``: (ids, cause codes,
     offsets) with the ids leaving in year y at ``offsets[y - first_year]`` up to the next offset."""
+    order, codes, offsets = _counting_sort(exit_year, cause, first_year, last_year, lo, _EXIT_CODES)
+    return order, codes, offsets
+
+
+@kernels.compiled
+def _counting_sort(exit_year, cause, first_year, last_year, lo, codes):
     span = last_year - first_year + 1
-    inside = (exit_year >= first_year) & (exit_year <= last_year)
-    idx = np.flatnonzero(inside)
-    k = (exit_year[idx] - first_year).astype(np.int16)  # 16-bit keys: numpy sorts them by radix
-    order = idx[np.argsort(k, kind="stable")]
     offsets = np.zeros(span + 1, np.int64)
-    np.cumsum(np.bincount(k, minlength=span), out=offsets[1:])
-    return order + lo, _EXIT_CODES[cause[order]], offsets
+    for j in range(exit_year.shape[0]):
+        y = exit_year[j]
+        if first_year <= y <= last_year:
+            offsets[y - first_year + 1] += 1
+    for k in range(span):
+        offsets[k + 1] += offsets[k]
+    fill = offsets[:-1].copy()
+    order = np.empty(offsets[span], np.int64)
+    out_codes = np.empty(offsets[span], np.int8)
+    for j in range(exit_year.shape[0]):
+        y = exit_year[j]
+        if first_year <= y <= last_year:
+            k = fill[y - first_year]
+            order[k] = lo + j
+            out_codes[k] = codes[cause[j]]
+            fill[y - first_year] += 1
+    return order, out_codes, offsets
 
 
 @kernels.compiled

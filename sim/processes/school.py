@@ -55,7 +55,8 @@ def draw_traits(lo, hi, second_share, female_share, research_share, policy_share
         resources[i] = kernels.from_table(tables[t + 2], kernels.uniform_at(key_a, base + 4))
         home_ties[i] = kernels.from_table(tables[t + 3], kernels.uniform_at(key_a, base + 5))
         standing[i] = kernels.uniform_at(key_a, base + 6)
-        satisfaction_offset[i] = satisfaction_sd * kernels.norm_ppf(kernels.uniform_at(key_a, base + 7))
+        satisfaction_offset[i] = satisfaction_sd * kernels.from_table(kernels.NORMAL_QUANTILES,
+                                                                      kernels.uniform_at(key_a, base + 7))
         u = kernels.uniform_at(key_b, base)
         orientation[i] = 1 if u < research_share else (2 if u < research_share + policy_share else 0)
         time_barrier[i] = kernels.uniform_at(key_b, base + 1) < shares[s, 0]
