@@ -16,7 +16,7 @@ import pandas as pd
 from .events import CAUSE, CAUSES
 from .model import ENV, FLOWS, CareerModel
 from .population import (ELECTIVE_PLACES, ELECTIVE_TYPES, EXITED, NO_YEAR, NONE, PRACTISING_ABROAD, RETURNED,
-                         RETURNED_ACADEMIC, SECTORS, STAGES, TRAINING_ABROAD)
+                         SECTORS, STAGES, TRAINING_ABROAD)
 
 # flows published in timeseries.parquet (the contract's names first, then extras)
 PUBLISHED_FLOWS = ("entrants", "graduates", "electives_started", "applications", "matches", "departures",
@@ -98,22 +98,39 @@ def km_median(durations: np.ndarray, observed: np.ndarray) -> tuple[float | None
     return float(durations.max()), 1
 
 
-def _group_metrics(model: CareerModel, grads: np.ndarray) -> dict:
+_GROUP_FLAGS = ("elective_share_cohort", "intention_share", "went_abroad_share", "applicant_share",
+                "research_engagement_share", "publication_share")
+
+
+def _graduate_flags(model: CareerModel, grads: np.ndarray) -> dict[str, np.ndarray]:
+    """Per graduate, the events the subgroup shares count (gathered once for all subgroups)."""
     pop, horizon = model.pop, model.year
     done = pop.training_done_year[grads]
     eligible10 = (done >= 1) & (done <= horizon - 10)
     ret = pop.first_return_year[grads]
-    back10 = eligible10 & (ret != NO_YEAR) & (ret - done <= 10)
-    return _expand({
-        "graduates_total": int(len(grads)),
-        "elective_share_cohort": _share(pop.n_electives[grads] > 0, len(grads)),
-        "intention_share": _share(pop.intention_year[grads] != NO_YEAR, len(grads)),
-        "went_abroad_share": _share(pop.abroad_start[grads] != NO_YEAR, len(grads)),
-        "applicant_share": _share(pop.pathway_year[grads] != NO_YEAR, len(grads)),
-        "return_share_10y": _share(back10, eligible10),
-        "research_engagement_share": _share(pop.research[grads], len(grads)),
-        "publication_share": _share(pop.publication[grads], len(grads)),
-    })
+    return {
+        "elective_share_cohort": pop.n_electives[grads] > 0,
+        "intention_share": pop.intention_year[grads] != NO_YEAR,
+        "went_abroad_share": pop.abroad_start[grads] != NO_YEAR,
+        "applicant_share": pop.pathway_year[grads] != NO_YEAR,
+        "research_engagement_share": pop.research[grads],
+        "publication_share": pop.publication[grads],
+        "eligible10": eligible10,
+        "back10": eligible10 & (ret != NO_YEAR) & (ret - done <= 10),
+    }
+
+
+def _group_metrics(flags: dict[str, np.ndarray], members: np.ndarray) -> dict:
+    """The subgroup metrics for the graduates selected by the boolean mask ``members``."""
+    n = int(np.count_nonzero(members))
+    out: dict = {"graduates_total": n}
+    for name in _GROUP_FLAGS:
+        out[name] = _share(np.count_nonzero(flags[name] & members), n)
+    out["return_share_10y"] = _share(np.count_nonzero(flags["back10"] & members),
+                                     np.count_nonzero(flags["eligible10"] & members))
+    order = ("graduates_total", "elective_share_cohort", "intention_share", "went_abroad_share", "applicant_share",
+             "return_share_10y", "research_engagement_share", "publication_share")
+    return _expand({k: out[k] for k in order})
 
 
 def summary(model: CareerModel) -> dict:
@@ -146,7 +163,7 @@ def summary(model: CareerModel) -> dict:
                    np.where(pop.exit_year[started] != NO_YEAR, pop.exit_year[started], horizon))
     med, censored = km_median((end - pop.abroad_start[started]).astype(float), returned)
     stage = pop.stage[:n]
-    returnees_now = np.isin(stage, RETURNED)
+    returnees_now = (stage >= RETURNED[0]) & (stage <= RETURNED[-1])
     sector_now = {s: _share(stage == code, returnees_now) for s, code in zip(SECTORS, RETURNED)}
     returned_in = pop.return_year[:n] >= 1  # whose last return fell in the horizon
     academic_in = returned_in & (pop.sector[:n] == 2)
@@ -204,21 +221,21 @@ def summary(model: CareerModel) -> dict:
     place = pop.elective_place[grads]
     et = pop.elective_type[grads]
     female = pop.female[grads]
+    flags = _graduate_flags(model, grads)
+
+    def group(mask):
+        return _group_metrics(flags, mask)
+
     out["by_group"] = {
-        "elective": {"yes": _group_metrics(model, grads[place != NONE]),
-                     "no": _group_metrics(model, grads[place == NONE])},
-        "elective_destination": {"hic": _group_metrics(model, grads[(place == 0) | (place == 1)]),
-                                 "lmic": _group_metrics(model, grads[place == 2])},
-        "elective_place": {name: _group_metrics(model, grads[place == code])
-                           for code, name in enumerate(ELECTIVE_PLACES)},
-        "elective_type": {name: _group_metrics(model, grads[et == code])
-                          for code, name in enumerate(ELECTIVE_TYPES)},
-        "sex": {"female": _group_metrics(model, grads[female]), "male": _group_metrics(model, grads[~female])},
+        "elective": {"yes": group(place != NONE), "no": group(place == NONE)},
+        "elective_destination": {"hic": group((place == 0) | (place == 1)), "lmic": group(place == 2)},
+        "elective_place": {name: group(place == code) for code, name in enumerate(ELECTIVE_PLACES)},
+        "elective_type": {name: group(et == code) for code, name in enumerate(ELECTIVE_TYPES)},
+        "sex": {"female": group(female), "male": group(~female)},
     }
     o = model.cfg.origin
     if o.second_section is not None:
         sec = pop.section[grads]
-        out["by_group"]["section"] = {o.main_section: _group_metrics(model, grads[sec == 0]),
-                                      o.second_section.name: _group_metrics(model, grads[sec == 1])}
+        out["by_group"]["section"] = {o.main_section: group(sec == 0), o.second_section.name: group(sec == 1)}
     return out
 

@@ -26,6 +26,8 @@ not its person-years.
 
 from __future__ import annotations
 
+import time
+
 import mesa
 import numpy as np
 
@@ -106,7 +108,7 @@ class CareerModel(mesa.Model):
         self.pop = Population(n_people)
         net = config.params.network
         self.network = Network(net.peers, net.alumni, net.alumni_span_years, self.first_cohort, self.intake,
-                               self.streams.key("network", 0))
+                               self.streams.key("network", 0), n_people)
         self.events = EventLog()
         self.events.enabled = False  # nothing is logged during the spin-up
         self._views: dict[int, Person] = {}
@@ -131,12 +133,15 @@ class CareerModel(mesa.Model):
             process = cls(self)
             self.processes[process.name] = process
         # everyone the run will hold, drawn at once; then the spin-up
+        t0 = time.perf_counter()
         lo = int(self.pop.reserve(n_people)[0]) if n_people else 0
         for process in self.processes.values():
             process.on_draw(self, lo, lo + n_people)
+        t1 = time.perf_counter()
         for _ in range(self.burn_in):
             self.step()
         self._start_reporting()
+        self.setup_seconds = {"draw": t1 - t0, "spin_up": time.perf_counter() - t1}
 
     def _start_reporting(self) -> None:
         """The first reported year begins: the population now present is the initial population."""

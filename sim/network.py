@@ -7,11 +7,15 @@ replacement, and fixed for life.
 
 Ties are not stored. Ids are contiguous by cohort (cohort c holds ids
 ``(c - first_cohort) * intake`` up to the next cohort's first), so tie ``j`` of person
-``i`` is a function of a counter-based draw for (``i``, ``j``) and of the cohort bounds:
+``i`` is a function of a counter-based draw for (``i``, ``j // 2``) (each draw gives two
+ties, 32 bits each) and of the cohort bounds:
 :func:`tie` computes it in compiled code when a rule needs it, and :func:`share` the
 share of a person's ties with some property. Building the network costs nothing and it
-takes no memory; reading a share costs one draw and one lookup per tie, so the rules read
+takes no memory; reading a share costs half a draw and one lookup per tie, so the rules read
 it only for the people whose decision it can change (see the electives and the intention).
+The properties ties are counted for (took an elective, went abroad) only ever switch on, and
+are kept as bit sets (:meth:`Network.mark`): an eighth of the memory of a flag array, so a
+lookup at a random tie stays in the processor's cache.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ class Network:
     """The network of one run: its sizes and the stream key its ties are drawn from."""
 
     def __init__(self, peers: int, alumni: int, alumni_span_years: int, first_cohort: int, intake: int,
-                 key: np.uint64):
+                 key: np.uint64, capacity: int = 0):
         self.peers = int(peers)
         self.alumni = int(alumni)
         self.span = int(alumni_span_years)
@@ -33,6 +37,19 @@ class Network:
         self.first_cohort = int(first_cohort)
         self.intake = int(intake)
         self.key = key
+        self._bits: dict[str, np.ndarray] = {}
+        self._words = (int(capacity) + 63) // 64 + 1
+
+    def bits(self, name: str) -> np.ndarray:
+        """The bit set of property ``name`` (bit ``i``: person ``i`` has it)."""
+        b = self._bits.get(name)
+        if b is None:
+            b = self._bits[name] = np.zeros(self._words, np.uint64)
+        return b
+
+    def mark(self, name: str, ids: np.ndarray) -> None:
+        """``ids`` now have property ``name`` (for good)."""
+        set_bits(self.bits(name), np.asarray(ids, np.int64))
 
     @property
     def spec(self) -> np.ndarray:
@@ -43,9 +60,21 @@ class Network:
         """The ids person ``i`` is tied to (``peers`` then ``alumni``)."""
         return np.array([tie(self.key, self.spec, i, j) for j in range(self.k)], np.int64)
 
-    def shares(self, ids: np.ndarray, indicator: np.ndarray) -> np.ndarray:
-        """For each id, the share of its ties for which ``indicator`` (over all ids) is true."""
-        return shares(np.asarray(ids, np.int64), indicator, self.key, self.spec)
+    def shares(self, ids: np.ndarray, name: str) -> np.ndarray:
+        """For each id, the share of its ties marked ``name``."""
+        return shares(np.asarray(ids, np.int64), self.bits(name), self.key, self.spec)
+
+
+@kernels.compiled
+def set_bits(bits, ids):
+    for i in ids:
+        bits[i >> 6] |= np.uint64(1) << np.uint64(i & 63)
+
+
+@kernels.compiled
+def has(bits, i):
+    """Whether bit ``i`` is set."""
+    return (bits[i >> 6] >> np.uint64(i & 63)) & np.uint64(1) != np.uint64(0)
 
 
 @kernels.compiled
@@ -55,7 +84,8 @@ def tie(key, spec, i, j):
     peers, span, first, intake = spec[0], spec[2], spec[3], spec[4]
     cohort = first + i // intake
     start = (cohort - first) * intake
-    u = kernels.uniform_at(key, i * 256 + j)
+    pair = kernels.uniform_pair_at(key, i * 256 + j // 2)
+    u = pair[0] if j % 2 == 0 else pair[1]
     if j < peers or cohort == first:
         if intake <= 1:
             return i
@@ -68,8 +98,8 @@ def tie(key, spec, i, j):
 
 
 @kernels.compiled
-def share(key, spec, i, indicator):
-    """The share of person ``i``'s ties for which ``indicator`` is true (0 without ties):
+def share(key, spec, i, bits):
+    """The share of person ``i``'s ties whose bit is set in ``bits`` (0 without ties):
     :func:`tie` for every ``j``, with the cohort bounds worked out once."""
     peers, alumni, span, first, intake = spec[0], spec[1], spec[2], spec[3], spec[4]
     k = peers + alumni
@@ -80,26 +110,31 @@ def share(key, spec, i, indicator):
     hits = 0
     if cohort == first or intake <= 1:
         for j in range(k):
-            if indicator[tie(key, spec, i, j)]:
+            if has(bits, tie(key, spec, i, j)):
                 hits += 1
         return hits / k
     own = i - start
-    for j in range(peers):
-        u = kernels.uniform_at(key, i * 256 + j)
-        if indicator[start + (own + 1 + min(int(u * (intake - 1)), intake - 2)) % intake]:
-            hits += 1
     lo = (max(cohort - span, first) - first) * intake
     width = start - lo
-    for j in range(peers, k):
-        u = kernels.uniform_at(key, i * 256 + j)
-        if indicator[lo + min(int(u * width), width - 1)]:
-            hits += 1
+    for jj in range(0, k, 2):
+        pair = kernels.uniform_pair_at(key, i * 256 + jj // 2)
+        for j in range(jj, min(jj + 2, k)):
+            u = pair[0] if j % 2 == 0 else pair[1]
+            if j < peers:  # another member of the cohort: skip over oneself, wrapping around
+                target = own + 1 + int(u * (intake - 1))
+                if target >= intake:
+                    target -= intake
+                target += start
+            else:
+                target = lo + int(u * width)
+            if has(bits, target):
+                hits += 1
     return hits / k
 
 
 @kernels.compiled
-def shares(ids, indicator, key, spec):
+def shares(ids, bits, key, spec):
     out = np.empty(ids.shape[0], np.float64)
     for j in range(ids.shape[0]):
-        out[j] = share(key, spec, ids[j], indicator)
+        out[j] = share(key, spec, ids[j], bits)
     return out

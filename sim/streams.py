@@ -19,7 +19,8 @@ _MASK = (1 << 64) - 1
 
 
 def _mix_scalar(z: int) -> int:
-    """SplitMix64 finaliser (Steele, Lea & Flood 2014) on a Python integer."""
+    """SplitMix64 finaliser (Steele, Lea & Flood 2014) on a Python integer (as
+    :func:`sim.kernels.stream_key` computes it in compiled code)."""
     z &= _MASK
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
@@ -44,7 +45,8 @@ class Streams:
 
     def key(self, name: str, year: int, draw: int = 0) -> np.uint64:
         """The key of one (stream, year, draw): compiled code draws ``uniform_at(key, id)`` with it."""
-        return np.uint64(kernels.stream_key(np.uint64(self._key(name)), int(year), int(draw)))
+        z = (int(year) + 1_000_003) * 0x9E3779B97F4A7C15 + draw
+        return np.uint64(_mix_scalar(self._key(name) ^ _mix_scalar(z)))
 
     def uniform(self, name: str, year: int, ids: np.ndarray, draw: int = 0) -> np.ndarray:
         """One U[0, 1) per id, fixed by (stream, year, id, draw)."""

@@ -73,10 +73,13 @@ def test_network_share_is_the_mean_over_the_ties():
     model = run("scale=0.02", "years=5")[0]
     pop, net = model.pop, model.network
     ids = np.arange(0, pop.n, 37)
-    indicator = pop.n_electives[: pop.n] > 0
-    expected = np.array([indicator[net.ties(i)].mean() for i in ids])
-    np.testing.assert_allclose(net.shares(ids, indicator), expected)
-    assert expected.max() > 0
+    for name, indicator in (("elective", pop.n_electives[: pop.n] > 0), ("abroad", pop.spells[: pop.n] > 0)):
+        # the bit sets the rules read hold exactly the people with the property
+        marked = np.array([network.has(net.bits(name), i) for i in range(pop.n)])
+        np.testing.assert_array_equal(marked, indicator)
+        expected = np.array([indicator[net.ties(i)].mean() for i in ids])
+        np.testing.assert_allclose(net.shares(ids, name), expected)
+        assert expected.max() > 0
 
 
 def test_peers_are_spread_over_the_cohort():

@@ -75,7 +75,7 @@ class Electives(Process):
         net = model.network  # the share of peers and alumni who took an elective
         app = applicants(lo, hi, year, pop.stage, pop.cohort, pop.n_electives, hosts.max_per_student,
                          self.study_year, pop.motivation, pop.english, pop.standing, pop.resources, pop.home_ties,
-                         net.key, net.spec, key("elective", year), p, ref)
+                         net.bits("elective"), net.key, net.spec, key("elective", year), p, ref)
         flow["elective_applications"] += len(app)
         if len(app) == 0:
             return
@@ -103,6 +103,7 @@ class Electives(Process):
         taken(who, place, research, pop.n_electives, pop.elective_type, pop.elective_place, pop.hic_elective,
               pop.destination_elective, pop.role_model, pop.transformed, pop.research_tilt, pop.intl_health,
               *(key("elective_effects", year, draw) for draw in range(4)), self.effects)
+        model.network.mark("elective", who)
         flow["electives_started"] += len(who)
         flow["electives_hic"] += int(hic.sum())
         flow["electives_destination"] += int((place == 0).sum())
@@ -162,7 +163,7 @@ def award_scholarships(standing: np.ndarray, n_awards: int) -> np.ndarray:
 
 @kernels.compiled
 def applicants(lo, hi, year, stage, cohort, n_electives, max_per_student, elective_study_year, motivation,
-               english, standing, resources, home_ties, net_key, net_spec, key, coef, reference):
+               english, standing, resources, home_ties, took_elective, net_key, net_spec, key, coef, reference):
     """Students in an elective study year with electives left to take who apply this year.
 
     The peer share is read only when it can matter: the rule is first tried with the
@@ -183,7 +184,7 @@ def applicants(lo, hi, year, stage, cohort, n_electives, max_per_student, electi
         u = kernels.uniform_at(key, i)
         if not kernels.happens(u, x + peer_max):
             continue
-        x += p.b_peers * network.share(net_key, net_spec, i, n_electives)
+        x += p.b_peers * network.share(net_key, net_spec, i, took_elective)
         if kernels.happens(u, x):
             out[n] = i
             n += 1

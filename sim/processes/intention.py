@@ -21,12 +21,15 @@ intended.
 **Cost.** Most graduates are idle most years. The intention rule is therefore evaluated
 by thinning: when a graduate becomes eligible (at graduation, or again after a fading or a
 give-up), an upper bound of their yearly probability over every value the changing terms
-can take (training quality never falls below its baseline, the peer share is at most 1,
-family and age at their most favourable over the eligible years) gives the year of their
-next candidate, a geometric draw; in that year the rule is evaluated with the actual terms
-and the candidate accepted with probability (rule / bound), else the next candidate is
-drawn. This gives exactly the yearly Bernoulli process of the rule, while only the
-candidates of the year are visited.
+can take (training quality at or above a floor, the peer share at most 1, family and age
+at their most favourable over the eligible years) gives the year of their next candidate,
+a geometric draw; in that year the rule is evaluated with the actual terms and the
+candidate accepted with probability (rule / bound), else the next candidate is drawn with a
+bound from the person's new age. This gives exactly the yearly Bernoulli process of the
+rule, while only the candidates of the year are visited. The quality floor is the
+baseline, raised to just below the current quality while quality stays above it; if
+quality falls below the floor, the floor is lowered and every pending candidate redrawn
+from that year (the process has no memory, so this too is exact).
 """
 
 from __future__ import annotations
@@ -96,17 +99,38 @@ class Intention(Process):
         self.pending = np.empty(0, np.int64)     # ids with a candidate year ahead
         self.intenders = np.empty(0, np.int64)   # ids who intend now
         self.ctx = None
+        self.quality_floor = model.cfg.origin.training_quality_baseline
 
     def _context(self, model) -> np.ndarray:
-        """The run's constants the rules read: entry age, first cohort, intake, horizon,
-        baseline training quality, the origin's income gap and culture of emigration, the
-        family windows."""
+        """The numbers the rules read besides the person's: entry age, first cohort, intake,
+        horizon, the quality floor of the bounds, the origin's income gap and culture of
+        emigration, the family windows."""
         if self.ctx is None:
             o, lp = model.cfg.origin, model.cfg.params.life
             self.ctx = np.array([o.entry_age, model.first_cohort, model.intake, model.cfg.years,
-                                 o.training_quality_baseline, o.income_gap, o.emigration_culture,
+                                 self.quality_floor, o.income_gap, o.emigration_culture,
                                  lp.children_dependent_years, lp.parents_care_years])
         return self.ctx
+
+    MARGIN = 0.02      # the floor sits this far below the current quality
+    HYSTERESIS = 0.05  # and is raised only when quality has risen this much above it
+
+    def _rebound(self, model) -> None:
+        """Keep the quality floor of the bounds valid (at or below quality) and reasonably
+        tight; when it moves, redraw every pending candidate from this year."""
+        q, base = model.quality, model.cfg.origin.training_quality_baseline
+        floor = self.quality_floor
+        if q < floor:
+            floor = max(base, q - self.MARGIN)
+        elif q - self.MARGIN > floor + self.HYSTERESIS:
+            floor = q - self.MARGIN
+        else:
+            return
+        self.quality_floor = floor
+        self._context(model)[4] = floor
+        pending, self.pending = self.pending, np.empty(0, np.int64)
+        pending = pending[model.pop.next_candidate[pending] >= model.year]
+        self.schedule(model, pending, model.year)
 
     def schedule(self, model, ids: np.ndarray, first_year: int) -> None:
         """Draw the next candidate year (from ``first_year`` on) of ``ids``, now eligible."""
@@ -118,13 +142,14 @@ class Intention(Process):
                                 pop.research_tilt, pop.partner_age, pop.child_age, pop.care_age,
                                 pop.intention_bound, pop.next_candidate, self._context(model),
                                 model.streams.key("intention", first_year, 2), self.coef, model.ref)
-        self.pending = np.concatenate([self.pending, ahead])
+        self.pending = np.concatenate([self.pending, ahead])  # newly eligible: never listed twice
 
     def on_graduation(self, model, ids: np.ndarray) -> None:
         self.schedule(model, ids, model.year)
 
     def step(self, model) -> None:
         pop, year, flow = model.pop, model.year, model.flow
+        self._rebound(model)
         # those who intended before this year act on it, or it fades
         refusal = min(1.0, model.cfg.destination.visa_denial_prob * model.policy.visa_denial_multiplier)
         keep, acting, lapsing = act_or_lapse(
@@ -148,7 +173,8 @@ class Intention(Process):
             self.pending, year, pop.stage, pop.intending, pop.spells, pop.cohort, pop.motivation, pop.english,
             pop.satisfaction_offset, pop.destination_elective, pop.hic_elective, pop.role_model, pop.transformed,
             pop.research_tilt, pop.partner_age, pop.child_age, pop.care_age, pop.intention_bound,
-            pop.next_candidate, model.quality, model.network.key, model.network.spec, self._context(model),
+            pop.next_candidate, model.quality, model.network.bits("abroad"), model.network.key,
+            model.network.spec, self._context(model),
             model.streams.key("intention", year), model.streams.key("intention", year + 1, 3), self.coef,
             model.ref)
         pop.intending[formed] = True
@@ -201,9 +227,9 @@ def intention_logit(p, ref, ctx, fixed, dissatisfaction, peer_abroad, age, partn
 @kernels.compiled
 def bound_logit(p, ref, ctx, fixed, offset, age_from):
     """The largest value :func:`intention_logit` can take for this person from ``age_from``
-    to ``max_age``: training quality at its floor (the baseline) or ceiling, the peer share
-    at 0 or 1, each family term and the age term at their most favourable."""
-    worst_quality = ctx[4] if p.b_dissatisfaction >= 0.0 else 1.0
+    to ``max_age``: training quality at its floor (``ctx[4]``) or at 1, the peer share at 0
+    or 1, each family term and the age term at their most favourable."""
+    worst_quality = ctx[4] if p.b_dissatisfaction >= 0.0 else 1.0  # the quality floor
     dissatisfaction = 1.0 - min(max(worst_quality + offset, 0.0), 1.0)
     return (fixed
             + p.b_dissatisfaction * (dissatisfaction - (1.0 - ref.training_quality))
@@ -275,7 +301,7 @@ def next_candidates(ids, first_year, cohort, motivation, english, offset, destin
 @kernels.compiled
 def candidates(pending, year, stage, intending, spells, cohort, motivation, english, offset, destination_elective,
                hic_elective, role_model, transformed, research_tilt, partner_age, child_age, care_age, bound,
-               next_candidate, quality, net_key, net_spec, ctx, key_accept, key_next, coef, reference):
+               next_candidate, quality, went_abroad, net_key, net_spec, ctx, key_accept, key_next, coef, reference):
     """Evaluate this year's candidates. Returns (pending ids with a candidate ahead, ids who
     formed the intention this year)."""
     p, ref = coef[0], reference[0]
@@ -307,7 +333,7 @@ def candidates(pending, year, stage, intending, spells, cohort, motivation, engl
         elif v >= kernels.expit(x + max(peer_term, 0.0)):
             accept = False
         else:
-            accept = v < kernels.expit(x + peer_term * network.share(net_key, net_spec, i, spells))
+            accept = v < kernels.expit(x + peer_term * network.share(net_key, net_spec, i, went_abroad))
         if accept:
             formed[n_formed] = i
             n_formed += 1

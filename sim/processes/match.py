@@ -131,6 +131,7 @@ class Match(Process):
                    pop.spells, pop.training_end, pop.visa, pop.wish_improve, key("training", year),
                    key("visa", year, 1), key("training", year, 1), self.returning, model.ref)
         model.move(ids, TRAINING_ABROAD, "matched")
+        model.network.mark("abroad", ids)
         model.flow["departures"] += len(ids)
 
 
