@@ -20,6 +20,15 @@ def test_compiled_uniforms_equal_splitmix64_in_plain_python():
     assert s.uniform("pathway", 7, ids, 1).tolist() == expected
 
 
+def test_stream_keys_are_the_same_in_python_and_in_compiled_code():
+    k.compile_all()
+    s = Streams(2026)
+    for name, year, draw in (("intention", -55, 0), ("match", 0, 3), ("life", 35, 7)):
+        base = np.uint64(s._key(name))
+        assert s.key(name, year, draw) == k.stream_key(base, year, draw)
+    assert s.key("match", 1) != s.key("match", 2) != s.key("match", 2, 1)
+
+
 def test_happens_is_u_below_the_logistic_of_x():
     k.compile_all()
     rng = np.random.default_rng(1)
