@@ -6,7 +6,8 @@
     python benchmarks/phases.py --kernels       # also the time inside each compiled loop
 
 Each process's ``step`` (and the record) is timed with ``time.perf_counter`` around the
-call; a first, untimed run loads the compiled decision loops. The figure per part is the fastest
+call, over the reported years (the spin-up runs when the model is built, before the timers
+are set); a first, untimed run loads the compiled decision loops. The figure per part is the fastest
 repeat's total divided by the number of years. Timing every part adds a little overhead,
 so the parts add up to slightly more than an untimed run. With ``--kernels`` every
 compiled loop called from Python (the processes' and ``sim.kernels``') is timed the same
@@ -92,9 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     from sim.model import CareerModel
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
+    from sim.processes.life import burn_in_years
+
     base = load_config([f"years={args.years}"])
     o = base.origin
-    intake = max(1, round(people / (o.school_years - 1 + args.years)))  # as run.py sizes its runs
+    intake = max(1, round(people / (burn_in_years(base) + args.years)))  # as run.py sizes its runs
     cfg = dataclasses.replace(base, scale=intake / o.intake_per_year)
     CareerModel(dataclasses.replace(cfg, scale=0.01, years=min(args.years, 25))).run()  # load compiled code
 

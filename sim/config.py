@@ -24,7 +24,7 @@ from .processes.life import LifeParams, burn_in_years
 from .processes.match import MatchParams
 from .processes.research import ResearchParams
 from .processes.returnees import ReturneeParams
-from .schema import MAX_COUNT, MAX_USD, MISSING, _f, nonneg, positive, prob, real
+from .schema import MAX_COUNT, MAX_USD, MISSING, _f, nonneg, positive, prob
 
 
 @dataclass

@@ -167,13 +167,13 @@ def applicants(lo, hi, year, stage, cohort, n_electives, max_per_student, electi
     """Students in an elective study year with electives left to take who apply this year.
 
     The peer share is read only when it can matter: the rule is first tried with the
-    largest value the peer term can take; if the person does not apply even then, they do
-    not apply (same uniform, so the outcome is exactly the rule's)."""
+    largest and the smallest value the peer term can take (share 1 or 0); only if those
+    disagree is the share read (same uniform, so the outcome is exactly the rule's)."""
     p, ref = coef[0], reference[0]
     out = np.empty(max(hi - lo, 0), np.int64)
     n = 0
     top = elective_study_year.shape[0]
-    peer_max = max(p.b_peers, 0.0)
+    peer_max, peer_min = max(p.b_peers, 0.0), min(p.b_peers, 0.0)
     for i in range(lo, hi):
         if stage[i] != STUDENT or n_electives[i] >= max_per_student:
             continue
@@ -184,8 +184,8 @@ def applicants(lo, hi, year, stage, cohort, n_electives, max_per_student, electi
         u = kernels.uniform_at(key, i)
         if not kernels.happens(u, x + peer_max):
             continue
-        x += p.b_peers * network.share(net_key, net_spec, i, took_elective)
-        if kernels.happens(u, x):
+        if kernels.happens(u, x + peer_min) or kernels.happens(
+                u, x + p.b_peers * network.share(net_key, net_spec, i, took_elective)):
             out[n] = i
             n += 1
     return out[:n]

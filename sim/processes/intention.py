@@ -21,8 +21,9 @@ intended.
 **Cost.** Most graduates are idle most years. The intention rule is therefore evaluated
 by thinning: when a graduate becomes eligible (at graduation, or again after a fading or a
 give-up), an upper bound of their yearly probability over every value the changing terms
-can take (training quality at or above a floor, the peer share at most 1, family and age
-at their most favourable over the eligible years) gives the year of their next candidate,
+can take (training quality at or above a floor, the peer share at most 1, age and the
+drawn family events at their most favourable over the eligible years) gives the year of
+their next candidate,
 a geometric draw; in that year the rule is evaluated with the actual terms and the
 candidate accepted with probability (rule / bound), else the next candidate is drawn with a
 bound from the person's new age. This gives exactly the yearly Bernoulli process of the
@@ -225,17 +226,30 @@ def intention_logit(p, ref, ctx, fixed, dissatisfaction, peer_abroad, age, partn
 
 
 @kernels.compiled
-def bound_logit(p, ref, ctx, fixed, offset, age_from):
+def _window_max(b, start, end, a0, a1):
+    """The largest value of ``b`` times "age within [start, end)" over ages a0..a1."""
+    if b >= 0.0:
+        return b if start <= a1 and end > a0 else 0.0
+    return b if start <= a0 and end > a1 else 0.0
+
+
+@kernels.compiled
+def bound_logit(p, ref, ctx, fixed, offset, age_from, partner_age, child_age, care_age):
     """The largest value :func:`intention_logit` can take for this person from ``age_from``
     to ``max_age``: training quality at its floor (``ctx[4]``) or at 1, the peer share at 0
-    or 1, each family term and the age term at their most favourable."""
+    or 1, the age term at its most favourable, and each family term at its most favourable
+    over those ages (the family events are drawn in advance, so a partner already there
+    counts, a child to come does not)."""
     worst_quality = ctx[4] if p.b_dissatisfaction >= 0.0 else 1.0  # the quality floor
     dissatisfaction = 1.0 - min(max(worst_quality + offset, 0.0), 1.0)
+    a1 = p.max_age
     return (fixed
             + p.b_dissatisfaction * (dissatisfaction - (1.0 - ref.training_quality))
             + max(p.b_peers_abroad * ctx[6], 0.0)
-            + max(p.b_age * (age_from - ref.age), p.b_age * (p.max_age - ref.age))
-            + max(p.b_partner, 0.0) + max(p.b_children, 0.0) + max(p.b_parents_care, 0.0))
+            + max(p.b_age * (age_from - ref.age), p.b_age * (a1 - ref.age))
+            + _window_max(p.b_partner, partner_age, math.inf, age_from, a1)
+            + _window_max(p.b_children, child_age, child_age + ctx[7], age_from, a1)
+            + _window_max(p.b_parents_care, care_age, care_age + ctx[8], age_from, a1))
 
 
 @kernels.compiled
@@ -286,7 +300,8 @@ def next_candidates(ids, first_year, cohort, motivation, english, offset, destin
         i = ids[j]
         fixed = fixed_logit(p, ref, ctx, motivation[i], english[i], destination_elective[i], hic_elective[i],
                             role_model[i], transformed[i], research_tilt[i])
-        b = bound_logit(p, ref, ctx, fixed, offset[i], _age(ctx, cohort[i], first_year))
+        b = bound_logit(p, ref, ctx, fixed, offset[i], _age(ctx, cohort[i], first_year), partner_age[i],
+                        child_age[i], care_age[i])
         bound[i] = b
         y = first_year + _geometric(kernels.uniform_at(key, i), kernels.expit(b))
         if y <= _last_year(p, ctx, cohort[i]):
@@ -339,7 +354,8 @@ def candidates(pending, year, stage, intending, spells, cohort, motivation, engl
             n_formed += 1
             continue
         # the next candidate, with the bound from next year's age on (tighter as people age)
-        bound[i] = bound_logit(p, ref, ctx, fixed, offset[i], age + 1.0)
+        bound[i] = bound_logit(p, ref, ctx, fixed, offset[i], age + 1.0, partner_age[i], child_age[i],
+                               care_age[i])
         y = year + 1 + _geometric(kernels.uniform_at(key_next, i), kernels.expit(bound[i]))
         if y <= _last_year(p, ctx, cohort[i]):
             next_candidate[i] = y
