@@ -216,7 +216,7 @@ def summary(model: CareerModel) -> dict:
                                               >= RETURN_NEAR_RETIREMENT_AGE).sum()),
         "retirements_total": int(len(retired)),
         "deaths_total": int((pop.exit_cause[exited_in] == CAUSE["death"]).sum()),
-        "median_retirement_age": float(np.median(retired)) if len(retired) else None,
+        "median_retirement_age": (float(np.median(retired)) if len(retired) else None, int(len(retired))),
     })
     place = pop.elective_place[grads]
     et = pop.elective_type[grads]

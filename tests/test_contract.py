@@ -54,3 +54,19 @@ def test_timeseries_and_event_columns(small_run):
     assert set(ev["to_stage"].dropna().unique()) <= set(STOCKS)
     # only entry events lack a previous stage
     assert (ev["from_stage"].isna() == (ev["cause"] == "entry")).all()
+
+
+def test_a_run_with_no_retirement_has_a_null_median_and_its_count():
+    from sim import metrics
+    from sim.app import load_config
+    from sim.events import CAUSE
+    from sim.model import CareerModel
+
+    model = CareerModel(load_config(["scale=0.001", "years=2"])).run()
+    s = metrics.summary(model)
+    assert s["retirements_total"] == s["median_retirement_age_n"] > 0 and s["median_retirement_age"] > 55
+    causes = model.pop.exit_cause
+    causes[causes == CAUSE["retired"]] = CAUSE["death"]  # as if nobody had retired
+    s = metrics.summary(model)
+    assert s["retirements_total"] == s["median_retirement_age_n"] == 0
+    assert s["median_retirement_age"] is None
