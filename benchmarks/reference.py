@@ -63,7 +63,7 @@ def rules():
         "apply_logit": py(electives, "apply_logit"), "prefers_hic_logit": py(electives, "prefers_hic_logit"),
         "elective_research_logit": py(electives, "research_logit"), "afford_logit": py(electives, "afford_logit"),
         "fixed_logit": py(intention, "fixed_logit"), "intention_logit": py(intention, "intention_logit"),
-        "act_logit": py(intention, "act_logit"), "pass_logit": py(exams, "pass_logit"),
+        "act_fixed": py(intention, "act_fixed"), "act_logit": py(intention, "act_logit"), "pass_logit": py(exams, "pass_logit"),
         "give_up_prob": py(exams, "give_up_prob"), "passers_exam_score": py(exams, "passers_exam_score"),
         "match_score": py(match, "match_score"), "wish_improve_logit": py(match, "wish_improve_logit"),
         "return_logit": py(abroad, "return_logit"), "family": py(life, "family"),
@@ -294,8 +294,8 @@ class RefPerson(mesa.Agent):
             return
         partner, children, care = self.fam()
         refusal = min(1.0, m.cfg.destination.visa_denial_prob * m.policy.visa_denial_multiplier)
-        x = m.r["act_logit"](m.coef["pathway"], m.ref, self.resources, self.english, self.standing, self.age,
-                             partner, children, care, refusal)
+        fixed = m.r["act_fixed"](m.coef["pathway"], m.ref, self.resources, self.english, self.standing)
+        x = m.r["act_logit"](m.coef["pathway"], m.ref, fixed, self.age, partner, children, care, refusal)
         if m.random.random() < m.r["expit"](x):
             self.intending = False
             if self.pathway_year == NO_YEAR:

@@ -169,6 +169,38 @@ def happens(u: float, x: float) -> bool:
     return u < expit(x)
 
 
+_UPPER_FROM, _UPPER_STEP = -40.0, 32  # grid of log-odds -40 .. 20 in steps of 1/32
+_EXPIT_UPPER = np.array([(1.0 + 1e-6) / (1.0 + math.exp(-(_UPPER_FROM + (k + 1) / _UPPER_STEP)))
+                         for k in range(60 * _UPPER_STEP)])
+
+
+@compiled
+def expit_upper(x):
+    """A number at least ``expit(x)`` (by at most 3% and 1e-6 relative; from a table), for
+    cheap exact tests that need only an upper bound of a probability."""
+    k = int((x - _UPPER_FROM) * _UPPER_STEP)
+    if x < _UPPER_FROM or k < 0:
+        return (1.0 + 1e-6) * expit(x)
+    if k >= _EXPIT_UPPER.shape[0]:
+        return 1.0 + 1e-6
+    return _EXPIT_UPPER[k]
+
+
+_FINE_BINS = 1024
+_FINE_FLOOR = np.array([-np.inf] + [math.log(b / (_FINE_BINS - b)) for b in range(1, _FINE_BINS)])
+
+
+@compiled
+def surely_not(u, x_near, margin):
+    """True only if :func:`happens` is False for ``u`` and every ``x`` within ``margin`` of
+    ``x_near``: a cheap exact filter when ``x_near`` is an approximation of the log-odds
+    with a known error (say, from a stored partial sum), so that the exact log-odds are
+    computed only for the few it does not settle. Uses a finer table than
+    :func:`happens`; the margin must cover the approximation's error and is at least 1e-9,
+    far above the rounding of the table and of :func:`expit`."""
+    return x_near + max(margin, 1e-9) < _FINE_FLOOR[int(u * _FINE_BINS)]
+
+
 # --- random numbers --------------------------------------------------------------------------
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -206,6 +238,12 @@ def uniform_pair_at(key, i):
     z *= _M2
     z ^= z >> _S31
     return np.float64(np.int64(z >> _S32)) * _TO_UNIT32, np.float64(np.int64(z & _LOW32)) * _TO_UNIT32
+
+
+@compiled
+def splitmix_at(key, i):
+    """The 64-bit SplitMix64 output behind :func:`uniform_at` and :func:`uniform_pair_at`."""
+    return _mix(np.uint64(i) * _GOLDEN + key)
 
 
 @compiled

@@ -24,6 +24,9 @@ import numpy as np
 
 from . import kernels
 
+_S32 = np.uint64(32)
+_LOW32 = np.uint64(0xFFFFFFFF)
+
 
 class Network:
     """The network of one run: its sizes and the stream key its ties are drawn from."""
@@ -97,38 +100,47 @@ def tie(key, spec, i, j):
     return lo + min(int(u * (start - lo)), start - lo - 1)
 
 
+_EXACT_WIDTH = 1 << 21  # below this, int(u * width) == (32-bit draw * width) >> 32 exactly (u * width < 2^53)
+
+
 @kernels.compiled
 def share(key, spec, i, bits):
     """The share of person ``i``'s ties whose bit is set in ``bits`` (0 without ties):
-    :func:`tie` for every ``j``, with the cohort bounds worked out once."""
+    :func:`tie` for every ``j``, with the cohort bounds worked out once and the positions
+    computed in integer arithmetic (the same numbers as :func:`tie`'s)."""
     peers, alumni, span, first, intake = spec[0], spec[1], spec[2], spec[3], spec[4]
     k = peers + alumni
     if k == 0:
         return 0.0
     cohort = first + i // intake
     start = (cohort - first) * intake
-    hits = 0
-    if cohort == first or intake <= 1:
+    lo = (max(cohort - span, first) - first) * intake
+    width = start - lo
+    if cohort == first or intake <= 1 or intake >= _EXACT_WIDTH or width >= _EXACT_WIDTH:
+        hits = 0
         for j in range(k):
             if has(bits, tie(key, spec, i, j)):
                 hits += 1
         return hits / k
     own = i - start
-    lo = (max(cohort - span, first) - first) * intake
-    width = start - lo
+    w_peer = np.uint64(intake - 1)
+    w_alumni = np.uint64(width)
+    hits = 0
     for jj in range(0, k, 2):
-        pair = kernels.uniform_pair_at(key, i * 256 + jj // 2)
-        for j in range(jj, min(jj + 2, k)):
-            u = pair[0] if j % 2 == 0 else pair[1]
+        z = kernels.splitmix_at(key, i * 256 + jj // 2)
+        for h in range(2):
+            j = jj + h
+            if j >= k:
+                break
+            x = (z >> _S32) if h == 0 else (z & _LOW32)
             if j < peers:  # another member of the cohort: skip over oneself, wrapping around
-                target = own + 1 + int(u * (intake - 1))
+                target = own + 1 + np.int64((x * w_peer) >> _S32)
                 if target >= intake:
                     target -= intake
                 target += start
             else:
-                target = lo + int(u * width)
-            if has(bits, target):
-                hits += 1
+                target = lo + np.int64((x * w_alumni) >> _S32)
+            hits += np.int64((bits[target >> 6] >> np.uint64(target & 63)) & np.uint64(1))
     return hits / k
 
 

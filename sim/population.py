@@ -85,8 +85,6 @@ FIELDS: dict[str, tuple[type, object]] = {
     "intention_year": (np.int16, NO_YEAR),    # first year the person intended to train abroad
     "intending": (np.bool_, False),        # intends now (and has not acted on it yet)
     "intention_since": (np.int16, NO_YEAR),
-    "next_candidate": (np.int16, NO_YEAR),    # next year the intention rule is evaluated (see sim.processes.intention)
-    "intention_bound": (np.float32, 0.0),  # the upper bound (log-odds) that year was drawn with
     "pathway_year": (np.int16, NO_YEAR),      # first start of the pathway (exams)
     "attempt_since": (np.int16, NO_YEAR),     # start of the current attempt
     "attempts": (np.int8, 0),

@@ -43,6 +43,11 @@ class Streams:
             self._keys[name] = key
         return key
 
+    def base(self, name: str) -> np.uint64:
+        """The stream's base key: compiled code derives a year's and draw's key from it with
+        :func:`sim.kernels.stream_key`, as :meth:`key` does."""
+        return np.uint64(self._key(name))
+
     def key(self, name: str, year: int, draw: int = 0) -> np.uint64:
         """The key of one (stream, year, draw): compiled code draws ``uniform_at(key, id)`` with it."""
         z = (int(year) + 1_000_003) * 0x9E3779B97F4A7C15 + draw

@@ -70,7 +70,7 @@ def test_departures_draw_training_length_from_its_distribution():
     quality = cfg.params.reference.training_quality  # dissatisfaction at the reference: the base applies
     match.departures(ids, 10, years, probs * 2, 0.25, role, offset, quality, fields["abroad_start"],
                      fields["abroad_since"], fields["spells"], fields["training_end"], fields["visa"],
-                     fields["wish_improve"], s.key("a", 1), s.key("b", 1), s.key("c", 1), p, ref)
+                     fields["wish_improve"], s.base("a"), s.base("b"), p, ref)
     shares = np.bincount(fields["training_end"] - 10, minlength=6)[3:] / n
     np.testing.assert_allclose(shares, probs, atol=0.01)  # unnormalised weights are fine
     assert (fields["abroad_start"] == 10).all() and (fields["spells"] == 1).all()

@@ -59,49 +59,37 @@ class Abroad(Process):
 
     def __init__(self, model) -> None:
         self.coef = kernels.coefficients(model.cfg.params.returning)
+        self.key = model.streams.base("return")
+        self.key_visa = model.streams.base("visa")
+
+    def _context(self, model) -> np.ndarray:
+        """Entry age, the income gap and reintegration difficulty as this year's policy leaves
+        them, the family windows."""
+        o, pol, lp = model.cfg.origin, model.policy, model.cfg.params.life
+        return np.array([o.entry_age, o.income_gap - pol.returnee_premium,
+                         o.reintegration_difficulty * (1 - pol.reintegration_support),
+                         lp.children_dependent_years, lp.parents_care_years])
 
     def step(self, model) -> None:
-        self.training(model)
-        self.practising(model)
-
-    def training(self, model) -> None:
         pop, cfg, year = model.pop, model.cfg, model.year
         home = model.processes["returnees"]
-        ids = model.mobile_in(TRAINING_ABROAD)
-        if len(ids) == 0:
-            return
-        finishing = pop.training_end[ids] <= year
-        during = ids[~finishing & (pop.stage_since[ids] < year)]  # not in the year they arrived
-        quits = during[model.uniform("return", during, 1) < cfg.params.returning.during_training_annual]
+        ctx = self._context(model)
+        quits, back, forced, stay = training(
+            model.mobile, year, pop.stage, pop.stage_since, pop.training_end, pop.training_done_year, pop.visa,
+            pop.waiver, cfg.params.returning.during_training_annual, cfg.destination.waiver_prob,
+            model.policy.home_return_requirement, pop.cohort, pop.home_ties, pop.wish_improve, pop.abroad_since,
+            pop.partner_age, pop.child_age, pop.care_age, pop.retire_age, ctx, self.key, self.key_visa, self.coef,
+            model.ref)
         home.return_home(model, quits, "returned_during_training")
-        done = ids[finishing]
-        pop.training_done_year[done] = year
-        back = self.choose(model, done, at_training_end=True)
-        home.return_home(model, done[back], "returned")
+        home.return_home(model, back, "returned")
         # J-1 holders who want to stay need a waiver of the home-residence requirement
-        wants_stay = done[~back]
-        j1 = wants_stay[pop.visa[wants_stay] == 1]
-        pop.waiver[j1] = model.uniform("visa", j1, 2) < cfg.destination.waiver_prob
-        forced = j1[~pop.waiver[j1]] if model.policy.home_return_requirement else j1[:0]
         home.return_home(model, forced, "visa_forced_return")
-        model.move(wants_stay[pop.stage[wants_stay] == TRAINING_ABROAD], PRACTISING_ABROAD, "training_completed")
-
-    def choose(self, model, ids: np.ndarray, at_training_end: bool) -> np.ndarray:
-        pop, cfg = model.pop, model.cfg
-        o, pol, lp = cfg.origin, model.policy, cfg.params.life
-        ctx = np.array([o.entry_age, o.income_gap - pol.returnee_premium,
-                        o.reintegration_difficulty * (1 - pol.reintegration_support), float(at_training_end),
-                        lp.children_dependent_years, lp.parents_care_years])
-        return return_choices(ids, model.year, pop.cohort, pop.home_ties, pop.wish_improve, pop.abroad_since,
-                              pop.training_done_year, pop.partner_age, pop.child_age, pop.care_age, pop.retire_age,
-                              ctx, model.streams.key("return", model.year), self.coef, model.ref)
-
-    def practising(self, model) -> None:
-        pop = model.pop
-        ids = model.mobile_in(PRACTISING_ABROAD)
-        ids = ids[pop.stage_since[ids] < model.year]  # those who just arrived or finished decided already
-        back = self.choose(model, ids, at_training_end=False)
-        model.processes["returnees"].return_home(model, ids[back], "returned")
+        model.move(stay, PRACTISING_ABROAD, "training_completed")
+        # those who just arrived or finished decided already
+        back = practising(model.mobile, year, pop.stage, pop.stage_since, pop.cohort, pop.home_ties,
+                          pop.wish_improve, pop.abroad_since, pop.training_done_year, pop.partner_age, pop.child_age,
+                          pop.care_age, pop.retire_age, ctx, self.key, self.coef, model.ref)
+        home.return_home(model, back, "returned")
 
 
 @kernels.compiled
@@ -132,19 +120,78 @@ def family_abroad(age, spell_age, partner_age, child_age, care_age, dependent_ye
 
 
 @kernels.compiled
-def return_choices(ids, year, cohort, home_ties, wish_improve, abroad_since, training_done_year, partner_age,
-                   child_age, care_age, retire_age, ctx, key, coef, reference):
+def returns_home(p, ref, i, year, at_training_end, cohort, home_ties, wish_improve, abroad_since, training_done_year,
+                 partner_age, child_age, care_age, retire_age, ctx, key):
+    """Whether person ``i``, abroad, goes home this year (:func:`return_logit`)."""
+    age = ctx[0] + (year - cohort[i])
+    spell_age = ctx[0] + (abroad_since[i] - cohort[i])
+    care, partner_home, partner_abroad, children = family_abroad(age, spell_age, partner_age[i], child_age[i],
+                                                                 care_age[i], ctx[3], ctx[4])
+    near = retire_age[i] - age <= p.near_retirement_years
+    since = year - training_done_year[i] if training_done_year[i] != NO_YEAR else 0
+    x = return_logit(p, ref, home_ties[i], care, partner_home, partner_abroad, children, near, wish_improve[i],
+                     ctx[1], ctx[2], since, at_training_end)
+    return kernels.happens(kernels.uniform_at(key, i), x)
+
+
+@kernels.compiled
+def training(mobile, year, stage, stage_since, training_end, training_done_year, visa, waiver, during_annual,
+             waiver_prob, home_rule, cohort, home_ties, wish_improve, abroad_since, partner_age, child_age, care_age,
+             retire_age, ctx, base, base_visa, coef, reference):
+    """Those training abroad (in ``mobile``): before the end of training (from the year after
+    arrival) some go home; at its end each chooses to return or stay, and J-1 holders who
+    want to stay get a waiver of the home-residence requirement or, if it applies, go home.
+    Returns (leaving during training, returning at its end, forced home by the J-1 rule,
+    staying to practise), each in order."""
     p, ref = coef[0], reference[0]
-    back = np.empty(ids.shape[0], np.bool_)
-    for j in range(ids.shape[0]):
-        i = ids[j]
-        age = ctx[0] + (year - cohort[i])
-        spell_age = ctx[0] + (abroad_since[i] - cohort[i])
-        care, partner_home, partner_abroad, children = family_abroad(age, spell_age, partner_age[i], child_age[i],
-                                                                     care_age[i], ctx[4], ctx[5])
-        near = retire_age[i] - age <= p.near_retirement_years
-        since = year - training_done_year[i] if training_done_year[i] != NO_YEAR else 0
-        x = return_logit(p, ref, home_ties[i], care, partner_home, partner_abroad, children, near, wish_improve[i],
-                         ctx[1], ctx[2], since, ctx[3])
-        back[j] = kernels.happens(kernels.uniform_at(key, i), x)
-    return back
+    key_choice, key_quit = kernels.stream_key(base, year, 0), kernels.stream_key(base, year, 1)
+    key_waiver = kernels.stream_key(base_visa, year, 2)
+    m = mobile.shape[0]
+    quits = np.empty(m, np.int64)
+    back = np.empty(m, np.int64)
+    forced = np.empty(m, np.int64)
+    stay = np.empty(m, np.int64)
+    nq = nb = nf = ns = 0
+    for j in range(m):
+        i = mobile[j]
+        if stage[i] != TRAINING_ABROAD:
+            continue
+        if training_end[i] > year:
+            if stage_since[i] < year and kernels.uniform_at(key_quit, i) < during_annual:
+                quits[nq] = i
+                nq += 1
+            continue
+        training_done_year[i] = year
+        if returns_home(p, ref, i, year, 1.0, cohort, home_ties, wish_improve, abroad_since, training_done_year,
+                        partner_age, child_age, care_age, retire_age, ctx, key_choice):
+            back[nb] = i
+            nb += 1
+            continue
+        if visa[i] == 1:
+            waiver[i] = kernels.uniform_at(key_waiver, i) < waiver_prob
+            if home_rule and not waiver[i]:
+                forced[nf] = i
+                nf += 1
+                continue
+        stay[ns] = i
+        ns += 1
+    return quits[:nq], back[:nb], forced[:nf], stay[:ns]
+
+
+@kernels.compiled
+def practising(mobile, year, stage, stage_since, cohort, home_ties, wish_improve, abroad_since, training_done_year,
+               partner_age, child_age, care_age, retire_age, ctx, base, coef, reference):
+    """Those practising abroad since an earlier year (in ``mobile``) who go home this year, in order."""
+    p, ref = coef[0], reference[0]
+    key = kernels.stream_key(base, year, 0)
+    back = np.empty(mobile.shape[0], np.int64)
+    n = 0
+    for j in range(mobile.shape[0]):
+        i = mobile[j]
+        if stage[i] != PRACTISING_ABROAD or stage_since[i] >= year:
+            continue
+        if returns_home(p, ref, i, year, 0.0, cohort, home_ties, wish_improve, abroad_since, training_done_year,
+                        partner_age, child_age, care_age, retire_age, ctx, key):
+            back[n] = i
+            n += 1
+    return back[:n]

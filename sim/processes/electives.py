@@ -60,6 +60,17 @@ class Electives(Process):
         self.effects = kernels.coefficients(cfg.params.elective_effects)
         self.study_year = np.zeros(cfg.origin.school_years + 1, dtype=bool)
         self.study_year[np.asarray(cfg.origin.elective_years, dtype=int)] = True
+        self.key = model.streams.base("elective")
+        self.key_effects = model.streams.base("elective_effects")
+        self.traits = np.empty(0, np.float32)
+
+    def on_draw(self, model, lo: int, hi: int) -> None:
+        """Everyone's application rule without the peer term (an approximation used only to skip
+        those who surely do not apply; see :func:`applicants`)."""
+        pop = model.pop
+        self.traits = np.empty(hi, np.float32)
+        trait_terms(lo, hi, pop.motivation, pop.english, pop.standing, pop.resources, pop.home_ties, self.traits,
+                    self.coef, model.ref)
 
     def slots(self, model) -> tuple[int, int]:
         hosts, pol, scale = model.cfg.origin.electives, model.policy, model.cfg.scale
@@ -67,23 +78,21 @@ class Electives(Process):
                 int(round(hosts.lmic_slots * scale * pol.elective_slots_multiplier)))
 
     def step(self, model) -> None:
-        pop, cfg, key, year = model.pop, model.cfg, model.streams.key, model.year
+        pop, cfg, year = model.pop, model.cfg, model.year
         o, hosts, pol = cfg.origin, cfg.origin.electives, model.policy
         p, ref, flow = self.coef, model.ref, model.flow
         flow["students_enrolled"] += int(model.stocks[STUDENT])
-        lo, hi = model.cohort_bounds(year - max(o.elective_years) + 1, year - min(o.elective_years) + 1)
         net = model.network  # the share of peers and alumni who took an elective
-        app = applicants(lo, hi, year, pop.stage, pop.cohort, pop.n_electives, hosts.max_per_student,
-                         self.study_year, pop.motivation, pop.english, pop.standing, pop.resources, pop.home_ties,
-                         net.bits("elective"), net.key, net.spec, key("elective", year), p, ref)
+        app = applicants(year, model.first_cohort, model.intake, pop.n, pop.stage, pop.n_electives,
+                         hosts.max_per_student, self.study_year, pop.motivation, pop.english, pop.standing,
+                         pop.resources, pop.home_ties, self.traits, net.bits("elective"), net.key, net.spec, self.key,
+                         p, ref)
         flow["elective_applications"] += len(app)
         if len(app) == 0:
             return
-        wants_hic, research_type, eligible, priority = offers(
-            app, pop.english, pop.standing, pop.research, model.streams.normal("elective", year, app, 3),
-            hosts.english_threshold_hic, hosts.english_threshold_lmic, key("elective", year, 1),
-            key("elective", year, 2), p, ref)
-        in_destination = wants_hic & (model.uniform("elective", app, 5) < hosts.destination_share)
+        wants_hic, research_type, eligible, priority, in_destination = offers(
+            app, year, pop.english, pop.standing, pop.research, hosts.english_threshold_hic,
+            hosts.english_threshold_lmic, hosts.destination_share, self.key, p, ref)
         accepted = np.zeros(len(app), dtype=bool)
         for is_hic, n_slots in zip((True, False), self.slots(model)):
             pool = np.flatnonzero(eligible & (wants_hic == is_hic))
@@ -94,7 +103,8 @@ class Electives(Process):
                        // pol.scholarship_amount_usd)
         award = award_scholarships(pop.standing[app[acc]], n_awards)
         takes = uptake(app[acc], wants_hic[acc], award, pop.resources, o.family_funds_usd,
-                       pol.scholarship_amount_usd, hosts.cost_hic_usd, hosts.cost_lmic_usd, key("elective", year, 4), p)
+                       pol.scholarship_amount_usd, hosts.cost_hic_usd, hosts.cost_lmic_usd,
+                       year, self.key, p)
         flow["scholarships"] += int((award & takes).sum())
         go = acc[takes]
         who = app[go]
@@ -102,7 +112,7 @@ class Electives(Process):
         place = np.where(in_destination[go], 0, np.where(hic, 1, 2)).astype(np.int8)
         taken(who, place, research, pop.n_electives, pop.elective_type, pop.elective_place, pop.hic_elective,
               pop.destination_elective, pop.role_model, pop.transformed, pop.research_tilt, pop.intl_health,
-              *(key("elective_effects", year, draw) for draw in range(4)), self.effects)
+              year, self.key_effects, self.effects)
         model.network.mark("elective", who)
         flow["electives_started"] += len(who)
         flow["electives_hic"] += int(hic.sum())
@@ -162,61 +172,87 @@ def award_scholarships(standing: np.ndarray, n_awards: int) -> np.ndarray:
 # --- compiled loops ----------------------------------------------------------------------------
 
 @kernels.compiled
-def applicants(lo, hi, year, stage, cohort, n_electives, max_per_student, elective_study_year, motivation,
-               english, standing, resources, home_ties, took_elective, net_key, net_spec, key, coef, reference):
-    """Students in an elective study year with electives left to take who apply this year.
-
-    The peer share is read only when it can matter: the rule is first tried with the
-    largest and the smallest value the peer term can take (share 1 or 0); only if those
-    disagree is the share read (same uniform, so the outcome is exactly the rule's)."""
+def trait_terms(lo, hi, motivation, english, standing, resources, home_ties, out, coef, reference):
+    """:func:`apply_logit` without peers, for ids ``lo..hi-1``, in single precision."""
     p, ref = coef[0], reference[0]
-    out = np.empty(max(hi - lo, 0), np.int64)
-    n = 0
-    top = elective_study_year.shape[0]
-    peer_max, peer_min = max(p.b_peers, 0.0), min(p.b_peers, 0.0)
     for i in range(lo, hi):
-        if stage[i] != STUDENT or n_electives[i] >= max_per_student:
-            continue
-        sy = year - cohort[i] + 1
-        if sy < 0 or sy >= top or not elective_study_year[sy]:
-            continue
-        x = apply_logit(p, ref, motivation[i], english[i], standing[i], resources[i], home_ties[i], 0.0)
-        u = kernels.uniform_at(key, i)
-        if not kernels.happens(u, x + peer_max):
-            continue
-        if kernels.happens(u, x + peer_min) or kernels.happens(
-                u, x + p.b_peers * network.share(net_key, net_spec, i, took_elective)):
-            out[n] = i
-            n += 1
-    return out[:n]
+        out[i] = apply_logit(p, ref, motivation[i], english[i], standing[i], resources[i], home_ties[i], 0.0)
 
 
 @kernels.compiled
-def offers(app, english, standing, research, noise, threshold_hic, threshold_lmic, key_hic, key_type, coef,
-           reference):
-    """Each applicant's wished host (high-income or not) and elective type (research or
-    clinical), whether they meet that host's English threshold, and their priority with
-    hosts: grades plus English plus noise (``noise``: one standard normal per applicant)."""
+def applicants(year, first_cohort, intake, n, stage, n_electives, max_per_student, elective_study_year, motivation,
+               english, standing, resources, home_ties, traits, took_elective, net_key, net_spec, base, coef,
+               reference):
+    """Students of the cohorts now in an elective study year, with electives left to take,
+    who apply this year (in order of id).
+
+    Most students do not apply in a given year: :func:`sim.kernels.surely_not` settles them
+    from ``traits`` (the rule without peers, in single precision) at the largest value the
+    peer term can take. For the others the rule is tried with the largest and the smallest
+    value the peer term can take (share 1 or 0); only if those disagree is the share read
+    (same uniform, so the outcome is exactly the rule's)."""
     p, ref = coef[0], reference[0]
+    key = kernels.stream_key(base, year, 0)
+    out = np.empty(max(elective_study_year.sum() * intake, 0), np.int64)
+    k = 0
+    peer_max, peer_min = max(p.b_peers, 0.0), min(p.b_peers, 0.0)
+    for sy in range(elective_study_year.shape[0] - 1, 0, -1):  # oldest cohort first: ids in order
+        if not elective_study_year[sy]:
+            continue
+        c = year - sy + 1
+        lo = max((c - first_cohort) * intake, 0)
+        hi = min((c - first_cohort + 1) * intake, n)
+        for i in range(lo, hi):
+            u = kernels.uniform_at(key, i)
+            t = traits[i]
+            if kernels.surely_not(u, t + peer_max, 1e-6 * (1.0 + abs(t))):
+                continue
+            if stage[i] != STUDENT or n_electives[i] >= max_per_student:
+                continue
+            x = apply_logit(p, ref, motivation[i], english[i], standing[i], resources[i], home_ties[i], 0.0)
+            if not kernels.happens(u, x + peer_max):
+                continue
+            if kernels.happens(u, x + peer_min) or kernels.happens(
+                    u, x + p.b_peers * network.share(net_key, net_spec, i, took_elective)):
+                out[k] = i
+                k += 1
+    return out[:k]
+
+
+@kernels.compiled
+def offers(app, year, english, standing, research, threshold_hic, threshold_lmic, destination_share, base, coef,
+           reference):
+    """Each applicant's wished host (high-income or not; among high-income hosts, the
+    destination country with ``destination_share``) and elective type (research or
+    clinical), whether they meet that host's English threshold, and their priority with
+    hosts: grades plus English plus noise (a standard normal). Returns (high-income,
+    research, eligible, priority, in the destination)."""
+    p, ref = coef[0], reference[0]
+    key_hic, key_type = kernels.stream_key(base, year, 1), kernels.stream_key(base, year, 2)
+    key_noise, key_place = kernels.stream_key(base, year, 3), kernels.stream_key(base, year, 5)
     m = app.shape[0]
     hic = np.empty(m, np.bool_)
     research_type = np.empty(m, np.bool_)
     eligible = np.empty(m, np.bool_)
     priority = np.empty(m, np.float64)
+    destination = np.empty(m, np.bool_)
     for j in range(m):
         i = app[j]
         hic[j] = kernels.happens(kernels.uniform_at(key_hic, i), prefers_hic_logit(p, ref, english[i]))
         research_type[j] = kernels.happens(kernels.uniform_at(key_type, i), research_logit(p, research[i]))
         eligible[j] = english[i] >= (threshold_hic if hic[j] else threshold_lmic)
-        priority[j] = standing[i] + english[i] + p.host_priority_noise_sd * noise[j]
-    return hic, research_type, eligible, priority
+        noise = kernels.norm_ppf(kernels.uniform_at(key_noise, i))
+        priority[j] = standing[i] + english[i] + p.host_priority_noise_sd * noise
+        destination[j] = hic[j] and kernels.uniform_at(key_place, i) < destination_share
+    return hic, research_type, eligible, priority, destination
 
 
 @kernels.compiled
-def uptake(ids, hic, award, resources, family_funds, scholarship, cost_hic, cost_lmic, key, coef):
+def uptake(ids, hic, award, resources, family_funds, scholarship, cost_hic, cost_lmic, year, base, coef):
     """Whether each accepted student can pay: family funds (``resources`` times ``family_funds``)
     plus any scholarship, against the cost of the host they chose (USD)."""
     p = coef[0]
+    key = kernels.stream_key(base, year, 4)
     takes = np.empty(ids.shape[0], np.bool_)
     for j in range(ids.shape[0]):
         i = ids[j]
@@ -228,14 +264,15 @@ def uptake(ids, hic, award, resources, family_funds, scholarship, cost_hic, cost
 
 @kernels.compiled
 def taken(who, place, research_type, n_electives, elective_type, elective_place, hic_elective,
-          destination_elective, role_model, transformed, research_tilt, intl_health, key_role, key_trans, key_tilt,
-          key_intl, coef):
+          destination_elective, role_model, transformed, research_tilt, intl_health, year, base, coef):
     """Record the electives taken (``place``: 0 the destination country, 1 another
     high-income country, 2 a low/middle-income country) and what each did (SON2021): role
     model met, perspective transformed, and the research (research electives) and
     international-health (low/middle-income hosts) tilts. A first elective sets the
     person's elective type and place."""
     p = coef[0]
+    key_role, key_trans = kernels.stream_key(base, year, 0), kernels.stream_key(base, year, 1)
+    key_tilt, key_intl = kernels.stream_key(base, year, 2), kernels.stream_key(base, year, 3)
     for j in range(who.shape[0]):
         i = who[j]
         if n_electives[i] == 0:

@@ -35,31 +35,19 @@ class Exams(Process):
 
     def __init__(self, model) -> None:
         self.coef = kernels.coefficients(model.cfg.params.exams)
+        self.key = model.streams.base("exams")
+        self.key_observership = model.streams.base("observership")
 
     def step(self, model) -> None:
         pop, cfg, year = model.pop, model.cfg, model.year
         p, dest = cfg.params.exams, cfg.destination
-        preparing = model.mobile_in(PREPARING)
-        observe = preparing[model.uniform("observership", preparing) < cfg.params.pathway.observership_annual]
-        pop.observership[observe] = True
-        ids = preparing[pop.exams_passed[preparing] < dest.exams_required]
-        if len(ids) == 0:
-            return
-        passed = results(ids, pop.standing, pop.english, dest.exam_pass_prob, model.streams.key("exams", year),
-                         self.coef, model.ref)
-        who = ids[passed]
-        pop.exams_passed[who] += 1
-        # score of the exam taken: standing as a standard-normal score plus exam-day noise;
-        # the steps' scores are averaged
-        z = kernels.norm_ppfs(pop.standing[who].astype(np.float64))
-        score = z + p.score_noise_sd * model.streams.normal("exams", year, who, 1)
-        n_passed = pop.exams_passed[who]
-        pop.exam_score[who] = pop.exam_score[who] + (score - pop.exam_score[who]) / n_passed  # running mean
-        model.flow["exams_passed"] += len(who)
-        failed = ids[~passed]
-        quits = give_ups(failed, pop.resources, dest.exam_cost_usd, model.streams.key("exams", year, 2), self.coef)
-        too_long = (year - pop.attempt_since[failed]) >= p.max_prep_years
-        intention.give_up(model, failed[quits | too_long])
+        passed, quits = sit_exams(
+            model.mobile, year, pop.stage, pop.observership, pop.exams_passed, pop.exam_score, pop.standing,
+            pop.english, pop.resources, pop.attempt_since, dest.exams_required, cfg.params.pathway.observership_annual,
+            dest.exam_pass_prob, dest.exam_cost_usd, p.max_prep_years, self.key_observership, self.key, self.coef,
+            model.ref)
+        model.flow["exams_passed"] += passed
+        intention.give_up(model, quits)
 
 
 @kernels.compiled
@@ -75,25 +63,42 @@ def give_up_prob(p, exam_cost, resources):
 
 
 @kernels.compiled
-def results(ids, standing, english, pass_prob, key, coef, reference):
+def sit_exams(mobile, year, stage, observership, exams_passed, exam_score, standing, english, resources,
+              attempt_since, required, observership_annual, pass_prob, exam_cost, max_prep_years, base_observership,
+              base, coef, reference):
+    """Everyone preparing (in ``mobile``) may gain an observership; those with exams
+    outstanding sit one: a pass adds its score (the standard-normal score of standing plus
+    exam-day noise) to their running mean; after a failure they give up with
+    :func:`give_up_prob`, or because the attempt has lasted ``max_prep_years``. Returns
+    (exams passed, those who give up, in order)."""
     p, ref = coef[0], reference[0]
-    passed = np.empty(ids.shape[0], np.bool_)
+    key_observe = kernels.stream_key(base_observership, year, 0)
+    key_pass, key_noise, key_quit = (kernels.stream_key(base, year, 0), kernels.stream_key(base, year, 1),
+                                     kernels.stream_key(base, year, 2))
     logit_base = kernels.logit(pass_prob)
-    for j in range(ids.shape[0]):
-        i = ids[j]
-        passed[j] = kernels.happens(kernels.uniform_at(key, i), pass_logit(p, ref, logit_base, standing[i],
-                                                                           english[i]))
-    return passed
-
-
-@kernels.compiled
-def give_ups(ids, resources, exam_cost, key, coef):
-    p = coef[0]
-    quits = np.empty(ids.shape[0], np.bool_)
-    for j in range(ids.shape[0]):
-        i = ids[j]
-        quits[j] = kernels.uniform_at(key, i) < give_up_prob(p, exam_cost, resources[i])
-    return quits
+    quits = np.empty(mobile.shape[0], np.int64)
+    n_quit = passed = 0
+    for j in range(mobile.shape[0]):
+        i = mobile[j]
+        if stage[i] != PREPARING:
+            continue
+        if kernels.uniform_at(key_observe, i) < observership_annual:
+            observership[i] = True
+        if exams_passed[i] >= required:
+            continue
+        if kernels.happens(kernels.uniform_at(key_pass, i), pass_logit(p, ref, logit_base, standing[i], english[i])):
+            exams_passed[i] += 1
+            # the step's score: standing as a standard-normal score plus exam-day noise; steps averaged
+            score = (kernels.norm_ppf(np.float64(standing[i]))
+                     + p.score_noise_sd * kernels.norm_ppf(kernels.uniform_at(key_noise, i)))
+            mean = exam_score[i]
+            exam_score[i] = mean + (score - mean) / exams_passed[i]
+            passed += 1
+        elif (kernels.uniform_at(key_quit, i) < give_up_prob(p, exam_cost, resources[i])
+              or year - attempt_since[i] >= max_prep_years):
+            quits[n_quit] = i
+            n_quit += 1
+    return passed, quits[:n_quit]
 
 
 @kernels.compiled

@@ -45,9 +45,8 @@ class Feedback(Process):
         pop, cfg, year = model.pop, model.cfg, model.year
         o, fb = cfg.origin, cfg.params.feedback
         stocks = model.stocks
-        academic = model.mobile_in(RETURNED_ACADEMIC)
-        current = current_knowledge(academic, year, pop.kt, pop.return_year,
-                                    math.log(2.0) / fb.knowledge_half_life_years)
+        n_academic, current = current_knowledge(model.mobile, year, pop.stage, pop.kt, pop.return_year,
+                                                math.log(2.0) / fb.knowledge_half_life_years)
         home_doctors = int(stocks[[HOME_TRAINING, HOME_PRACTICE, PREPARING, *RETURNED]].sum())
         density = current / max(home_doctors, 1) * fb.density_per_doctors
         q = model.quality
@@ -58,19 +57,23 @@ class Feedback(Process):
         model.academic_knowledge = current
         students = max(int(stocks[STUDENT]), 1)
         model.mentor_found = min(1.0, o.research_mentor_found
-                                 + cfg.params.research.mentor_per_academic_returnee * len(academic) / students)
+                                 + cfg.params.research.mentor_per_academic_returnee * n_academic / students)
 
 
 @kernels.compiled
-def current_knowledge(ids, year, kt, return_year, decay):
-    """Academic returnees whose knowledge transfer took hold, each weighted by
-    ``exp(-decay * years since return)``."""
+def current_knowledge(mobile, year, stage, kt, return_year, decay):
+    """The academic returnees (in ``mobile``), and the sum over those whose knowledge
+    transfer took hold of ``exp(-decay * years since return)``."""
     total = 0.0
-    for j in range(ids.shape[0]):
-        i = ids[j]
+    n = 0
+    for j in range(mobile.shape[0]):
+        i = mobile[j]
+        if stage[i] != RETURNED_ACADEMIC:
+            continue
+        n += 1
         if kt[i]:
             total += math.exp(-decay * (year - return_year[i]))
-    return total
+    return n, total
 
 
 

@@ -87,9 +87,28 @@ class PathwayParams:
     observership_annual: float = prob()
 
 
+# A person with a candidate year ahead, with what the rule reads of them that no longer
+# changes after graduation (the fixed part of the rule, the drawn family ages), so that a
+# candidate year visits one record instead of a dozen arrays at a scattered id.
+PENDING = np.dtype([("id", np.int64), ("fixed", np.float64), ("offset", np.float32), ("partner_age", np.float32),
+                    ("child_age", np.float32), ("care_age", np.float32), ("bound", np.float32),
+                    ("cohort", np.int16)], align=True)
+# A person who intends now, likewise (``fixed``: the part of the action rule that does not change).
+INTENDER = np.dtype([("id", np.int64), ("fixed", np.float64), ("partner_age", np.float32),
+                     ("child_age", np.float32), ("care_age", np.float32), ("since", np.int16),
+                     ("cohort", np.int16)], align=True)
+
+
 class Intention(Process):
     """Intention (evaluated for the year's candidates), then action or fading for those
-    who intended before this year."""
+    who intended before this year.
+
+    ``pending`` lists everyone with a candidate year ahead, in the order they were listed
+    (``pending_year[j]`` beside it, so a year's candidates are found without visiting the
+    others); ``intenders`` everyone who intends now. Both are records with what the rules
+    read (see :data:`PENDING`, :data:`INTENDER`); the first ``n_pending`` and ``n_intenders``
+    entries are in use (a pending entry whose year has passed is spent).
+    """
 
     name = "intention"
 
@@ -97,10 +116,15 @@ class Intention(Process):
         cfg = model.cfg
         self.coef = kernels.coefficients(cfg.params.intention)
         self.act = kernels.coefficients(cfg.params.pathway)
-        self.pending = np.empty(0, np.int64)     # ids with a candidate year ahead
-        self.intenders = np.empty(0, np.int64)   # ids who intend now
+        self.pending = np.empty(1024, PENDING)
+        self.pending_year = np.empty(1024, np.int16)
+        self.n_pending = 0
+        self.intenders = np.empty(1024, INTENDER)
+        self.n_intenders = 0
         self.ctx = None
         self.quality_floor = model.cfg.origin.training_quality_baseline
+        self.key = model.streams.base("intention")
+        self.key_pathway = model.streams.base("pathway")
 
     def _context(self, model) -> np.ndarray:
         """The numbers the rules read besides the person's: entry age, first cohort, intake,
@@ -129,21 +153,31 @@ class Intention(Process):
             return
         self.quality_floor = floor
         self._context(model)[4] = floor
-        pending, self.pending = self.pending, np.empty(0, np.int64)
-        pending = pending[model.pop.next_candidate[pending] >= model.year]
-        self.schedule(model, pending, model.year)
+        redraw(self.pending, self.pending_year, self.n_pending, model.year, self._context(model), self.key,
+               self.coef, model.ref)
+
+    @staticmethod
+    def _grown(array: np.ndarray, size: int) -> np.ndarray:
+        """``array`` with room for at least ``size`` entries (its contents kept)."""
+        if size <= len(array):
+            return array
+        out = np.empty(max(size, 2 * len(array)), array.dtype)
+        out[: len(array)] = array
+        return out
 
     def schedule(self, model, ids: np.ndarray, first_year: int) -> None:
         """Draw the next candidate year (from ``first_year`` on) of ``ids``, now eligible."""
         if len(ids) == 0:
             return
         pop = model.pop
-        ahead = next_candidates(ids, first_year, pop.cohort, pop.motivation, pop.english, pop.satisfaction_offset,
-                                pop.destination_elective, pop.hic_elective, pop.role_model, pop.transformed,
-                                pop.research_tilt, pop.partner_age, pop.child_age, pop.care_age,
-                                pop.intention_bound, pop.next_candidate, self._context(model),
-                                model.streams.key("intention", first_year, 2), self.coef, model.ref)
-        self.pending = np.concatenate([self.pending, ahead])  # newly eligible: never listed twice
+        self.pending = self._grown(self.pending, self.n_pending + len(ids))
+        self.pending_year = self._grown(self.pending_year, self.n_pending + len(ids))
+        # newly eligible: never listed twice
+        self.n_pending = next_candidates(
+            ids, first_year, pop.cohort, pop.motivation, pop.english, pop.satisfaction_offset,
+            pop.destination_elective, pop.hic_elective, pop.role_model, pop.transformed, pop.research_tilt,
+            pop.partner_age, pop.child_age, pop.care_age, self.pending, self.pending_year, self.n_pending,
+            self._context(model), self.key, self.coef, model.ref)
 
     def on_graduation(self, model, ids: np.ndarray) -> None:
         self.schedule(model, ids, model.year)
@@ -153,37 +187,23 @@ class Intention(Process):
         self._rebound(model)
         # those who intended before this year act on it, or it fades
         refusal = min(1.0, model.cfg.destination.visa_denial_prob * model.policy.visa_denial_multiplier)
-        keep, acting, lapsing = act_or_lapse(
-            self.intenders, year, pop.stage, pop.intending, pop.intention_since, pop.cohort, pop.resources,
-            pop.english, pop.standing, pop.partner_age, pop.child_age, pop.care_age, refusal,
-            model.cfg.params.intention.lapse_annual, self._context(model), model.streams.key("pathway", year), model.streams.key("pathway", year, 1),
+        self.n_intenders, acting, lapsing = act_or_lapse(
+            self.intenders, self.n_intenders, year, pop.stage, pop.intending, pop.pathway_year, pop.attempt_since,
+            pop.attempts, refusal, model.cfg.params.intention.lapse_annual, self._context(model), self.key_pathway,
             self.act, model.ref)
-        pop.intending[acting] = False
-        pop.intending[lapsing] = False
-        first = acting[pop.pathway_year[acting] == NO_YEAR]
-        pop.pathway_year[first] = year
-        pop.attempt_since[acting] = year
-        pop.attempts[acting] += 1
         model.mobile = np.concatenate([model.mobile, acting])  # at home until now, so not in it yet
         model.move(acting, PREPARING, "pathway_start")
         flow["pathway_starts"] += len(acting)
         flow["intentions_lapsed"] += len(lapsing)
         self.schedule(model, lapsing, year + 1)
         # this year's candidates
-        self.pending, formed = candidates(
-            self.pending, year, pop.stage, pop.intending, pop.spells, pop.cohort, pop.motivation, pop.english,
-            pop.satisfaction_offset, pop.destination_elective, pop.hic_elective, pop.role_model, pop.transformed,
-            pop.research_tilt, pop.partner_age, pop.child_age, pop.care_age, pop.intention_bound,
-            pop.next_candidate, model.quality, model.network.bits("abroad"), model.network.key,
-            model.network.spec, self._context(model),
-            model.streams.key("intention", year), model.streams.key("intention", year + 1, 3), self.coef,
-            model.ref)
-        pop.intending[formed] = True
-        pop.intention_since[formed] = year
-        new = formed[pop.intention_year[formed] == NO_YEAR]
-        pop.intention_year[new] = year
-        self.intenders = np.concatenate([keep, formed])
-        flow["intentions_formed"] += len(formed)
+        self.intenders = self._grown(self.intenders, self.n_intenders + self.n_pending)
+        self.n_pending, self.n_intenders, formed = candidates(
+            self.pending, self.pending_year, self.n_pending, year, pop.stage, pop.intending, pop.spells,
+            pop.intention_since, pop.intention_year, pop.resources, pop.english, pop.standing, model.quality,
+            model.network.bits("abroad"), model.network.key, model.network.spec, self.intenders, self.n_intenders,
+            self._context(model), self.key, self.coef, self.act, model.ref)
+        flow["intentions_formed"] += formed
 
 
 def give_up(model, ids: np.ndarray) -> None:
@@ -253,13 +273,19 @@ def bound_logit(p, ref, ctx, fixed, offset, age_from, partner_age, child_age, ca
 
 
 @kernels.compiled
-def act_logit(p, ref, resources, english, standing, age, partner, children, parents_care, refusal):
-    """Yearly log-odds that an intending person starts the exams: money against the cost,
-    English, grades, age, family, and the visa refusal rate."""
+def act_fixed(p, ref, resources, english, standing):
+    """The part of the action rule that does not change: money against the cost, English, grades."""
     return (p.logit_act_annual
             + p.b_resources * (resources - ref.resources)
             + p.b_english * (english - ref.english)
-            + p.b_standing * (standing - 0.5)
+            + p.b_standing * (standing - 0.5))
+
+
+@kernels.compiled
+def act_logit(p, ref, fixed, age, partner, children, parents_care, refusal):
+    """Yearly log-odds that an intending person starts the exams: the fixed part
+    (:func:`act_fixed`), age, family, and the visa refusal rate."""
+    return (fixed
             + p.b_age * (age - ref.age)
             + p.b_partner * partner + p.b_children * children + p.b_parents_care * parents_care
             + p.b_visa_refusal * refusal)
@@ -288,61 +314,100 @@ def _last_year(p, ctx, cohort):
 
 
 @kernels.compiled
+def _candidate_year(u, bound, first_year, last_year):
+    """``first_year`` plus a geometric draw with success probability ``expit(bound)``
+    (:func:`_geometric`), or ``last_year + 1`` if that falls after ``last_year``. Most draws
+    fall after it; for those the logarithms are skipped: the year is after ``last_year``
+    when ``u >= L * prob * (1 + 1e-6)`` with L the years up to it and prob at least the
+    success probability, because (1 - prob)^L >= 1 - L * prob (Bernoulli's inequality) and
+    the margin is far above the rounding of the logarithms (single precision for a
+    single-precision ``bound``), so the outcome is the same."""
+    span = last_year - first_year + 1
+    if span <= 0 or u >= span * kernels.expit_upper(bound) * (1.0 + 1e-6):
+        return last_year + 1
+    return first_year + _geometric(u, kernels.expit(bound))
+
+
+@kernels.compiled
 def next_candidates(ids, first_year, cohort, motivation, english, offset, destination_elective, hic_elective,
-                    role_model, transformed, research_tilt, partner_age, child_age, care_age, bound, next_candidate,
-                    ctx, key, coef, reference):
-    """Bound and first candidate year (from ``first_year``) of each of ``ids``; returns those
-    with a candidate inside their eligible years and the horizon."""
+                    role_model, transformed, research_tilt, partner_age, child_age, care_age, pending, pending_year,
+                    n, ctx, base, coef, reference):
+    """Bound and first candidate year (from ``first_year``) of each of ``ids``; those with a
+    candidate inside their eligible years and the horizon are listed in ``pending`` from
+    entry ``n`` on. Returns the entries now in use."""
     p, ref = coef[0], reference[0]
-    out = np.empty(ids.shape[0], np.int64)
-    n = 0
+    key = kernels.stream_key(base, first_year, 2)
     for j in range(ids.shape[0]):
         i = ids[j]
         fixed = fixed_logit(p, ref, ctx, motivation[i], english[i], destination_elective[i], hic_elective[i],
                             role_model[i], transformed[i], research_tilt[i])
         b = bound_logit(p, ref, ctx, fixed, offset[i], _age(ctx, cohort[i], first_year), partner_age[i],
                         child_age[i], care_age[i])
-        bound[i] = b
-        y = first_year + _geometric(kernels.uniform_at(key, i), kernels.expit(b))
-        if y <= _last_year(p, ctx, cohort[i]):
-            next_candidate[i] = y
-            out[n] = i
+        last = _last_year(p, ctx, cohort[i])
+        y = _candidate_year(kernels.uniform_at(key, i), b, first_year, last)
+        if y <= last:
+            e = pending[n]
+            e.id = i
+            e.fixed = fixed
+            e.offset = offset[i]
+            e.partner_age = partner_age[i]
+            e.child_age = child_age[i]
+            e.care_age = care_age[i]
+            e.bound = b
+            e.cohort = cohort[i]
+            pending_year[n] = y
             n += 1
-        else:
-            next_candidate[i] = NO_YEAR
-    return out[:n]
+    return n
 
 
 @kernels.compiled
-def candidates(pending, year, stage, intending, spells, cohort, motivation, english, offset, destination_elective,
-               hic_elective, role_model, transformed, research_tilt, partner_age, child_age, care_age, bound,
-               next_candidate, quality, went_abroad, net_key, net_spec, ctx, key_accept, key_next, coef, reference):
-    """Evaluate this year's candidates. Returns (pending ids with a candidate ahead, ids who
-    formed the intention this year)."""
+def redraw(pending, pending_year, n, year, ctx, base, coef, reference):
+    """Bound and candidate year, from ``year`` on, of every pending entry (the quality floor
+    moved); those left without a candidate inside their eligible years are spent."""
     p, ref = coef[0], reference[0]
-    keep = np.empty(pending.shape[0], np.int64)
-    formed = np.empty(pending.shape[0], np.int64)
-    n_keep = n_formed = 0
-    for j in range(pending.shape[0]):
-        i = pending[j]
-        if next_candidate[i] != year:
-            if next_candidate[i] > year:
-                keep[n_keep] = i
-                n_keep += 1
+    key = kernels.stream_key(base, year, 2)
+    for j in range(n):
+        if pending_year[j] < year:
             continue
-        next_candidate[i] = NO_YEAR
+        e = pending[j]
+        b = bound_logit(p, ref, ctx, e.fixed, e.offset, _age(ctx, e.cohort, year), e.partner_age, e.child_age,
+                        e.care_age)
+        e.bound = b
+        last = _last_year(p, ctx, e.cohort)
+        y = _candidate_year(kernels.uniform_at(key, e.id), b, year, last)
+        pending_year[j] = y if y <= last else NO_YEAR
+
+
+@kernels.compiled
+def candidates(pending, pending_year, n, year, stage, intending, spells, intention_since, intention_year, resources,
+               english, standing, quality, went_abroad, net_key, net_spec, intenders, n_intenders, ctx, base, coef,
+               act_coef, reference):
+    """Evaluate this year's candidates (``pending`` entries whose year is ``year``); those who
+    form the intention are appended to ``intenders``, the others drawn their next candidate
+    year. Returns (pending entries in use, intenders in use, how many formed the intention);
+    spent pending entries are dropped (in order) once they outnumber the others."""
+    p, ref, a = coef[0], reference[0], act_coef[0]
+    key_accept = kernels.stream_key(base, year, 0)
+    key_next = kernels.stream_key(base, year + 1, 3)
+    peer_term = p.b_peers_abroad * ctx[6]
+    formed = 0
+    live = 0
+    for j in range(n):
+        if pending_year[j] != year:
+            live += pending_year[j] > year
+            continue
+        pending_year[j] = NO_YEAR
+        e = pending[j]
+        i = e.id
         s = stage[i]
         if (s != HOME_TRAINING and s != HOME_PRACTICE) or intending[i] or spells[i] > 0:
             continue  # abroad, on the pathway, or gone: scheduled again if they become eligible
-        age = _age(ctx, cohort[i], year)
-        fam = life.family(age, partner_age[i], child_age[i], care_age[i], ctx[7], ctx[8])
-        fixed = fixed_logit(p, ref, ctx, motivation[i], english[i], destination_elective[i], hic_elective[i],
-                            role_model[i], transformed[i], research_tilt[i])
-        satisfaction = min(max(quality + offset[i], 0.0), 1.0)
-        x = intention_logit(p, ref, ctx, fixed, 1.0 - satisfaction, 0.0, age, fam[0], fam[1], fam[2])
+        age = _age(ctx, e.cohort, year)
+        fam = life.family(age, e.partner_age, e.child_age, e.care_age, ctx[7], ctx[8])
+        satisfaction = min(max(quality + e.offset, 0.0), 1.0)
+        x = intention_logit(p, ref, ctx, e.fixed, 1.0 - satisfaction, 0.0, age, fam[0], fam[1], fam[2])
         # accept with probability rule / bound; the peer share is read only when it decides
-        v = kernels.uniform_at(key_accept, i) * kernels.expit(bound[i])
-        peer_term = p.b_peers_abroad * ctx[6]
+        v = kernels.uniform_at(key_accept, i) * kernels.expit(e.bound)
         if v < kernels.expit(x + min(peer_term, 0.0)):
             accept = True
         elif v >= kernels.expit(x + max(peer_term, 0.0)):
@@ -350,51 +415,76 @@ def candidates(pending, year, stage, intending, spells, cohort, motivation, engl
         else:
             accept = v < kernels.expit(x + peer_term * network.share(net_key, net_spec, i, went_abroad))
         if accept:
-            formed[n_formed] = i
-            n_formed += 1
+            intending[i] = True
+            intention_since[i] = year
+            if intention_year[i] == NO_YEAR:
+                intention_year[i] = year
+            d = intenders[n_intenders]
+            d.id = i
+            d.fixed = act_fixed(a, ref, resources[i], english[i], standing[i])
+            d.partner_age = e.partner_age
+            d.child_age = e.child_age
+            d.care_age = e.care_age
+            d.since = year
+            d.cohort = e.cohort
+            n_intenders += 1
+            formed += 1
             continue
         # the next candidate, with the bound from next year's age on (tighter as people age)
-        bound[i] = bound_logit(p, ref, ctx, fixed, offset[i], age + 1.0, partner_age[i], child_age[i],
-                               care_age[i])
-        y = year + 1 + _geometric(kernels.uniform_at(key_next, i), kernels.expit(bound[i]))
-        if y <= _last_year(p, ctx, cohort[i]):
-            next_candidate[i] = y
-            keep[n_keep] = i
-            n_keep += 1
-    return keep[:n_keep], formed[:n_formed]
+        e.bound = bound_logit(p, ref, ctx, e.fixed, e.offset, age + 1.0, e.partner_age, e.child_age, e.care_age)
+        last = _last_year(p, ctx, e.cohort)
+        y = _candidate_year(kernels.uniform_at(key_next, i), e.bound, year + 1, last)
+        if y <= last:
+            pending_year[j] = y
+            live += 1
+    if n - live > live:
+        k = 0
+        for j in range(n):
+            if pending_year[j] > year:
+                pending[k] = pending[j]
+                pending_year[k] = pending_year[j]
+                k += 1
+        n = k
+    return n, n_intenders, formed
 
 
 @kernels.compiled
-def act_or_lapse(intenders, year, stage, intending, intention_since, cohort, resources, english, standing,
-                 partner_age, child_age, care_age, refusal, lapse, ctx, key_act, key_lapse, coef, reference):
-    """Those who intend and formed the intention before this year start the exams, or their
-    intention fades. Returns (still intending, acting, lapsing)."""
+def act_or_lapse(intenders, n, year, stage, intending, pathway_year, attempt_since, attempts, refusal, lapse, ctx,
+                 base, coef, reference):
+    """Those who intend and formed the intention before this year start the exams (their
+    attempt recorded), or their intention fades. Returns (intenders still in use, kept in
+    order; acting; lapsing)."""
     p, ref = coef[0], reference[0]
-    m = intenders.shape[0]
-    keep = np.empty(m, np.int64)
-    acting = np.empty(m, np.int64)
-    lapsing = np.empty(m, np.int64)
+    key_act = kernels.stream_key(base, year, 0)
+    key_lapse = kernels.stream_key(base, year, 1)
+    acting = np.empty(n, np.int64)
+    lapsing = np.empty(n, np.int64)
     nk = na = nl = 0
-    for j in range(m):
-        i = intenders[j]
+    for j in range(n):
+        e = intenders[j]
+        i = e.id
         s = stage[i]
         if not intending[i] or (s != HOME_TRAINING and s != HOME_PRACTICE):
             intending[i] = False
             continue
-        if intention_since[i] >= year:
-            keep[nk] = i
-            nk += 1
-            continue
-        age = _age(ctx, cohort[i], year)
-        fam = life.family(age, partner_age[i], child_age[i], care_age[i], ctx[7], ctx[8])
-        x = act_logit(p, ref, resources[i], english[i], standing[i], age, fam[0], fam[1], fam[2], refusal)
-        if kernels.happens(kernels.uniform_at(key_act, i), x):
-            acting[na] = i
-            na += 1
-        elif kernels.uniform_at(key_lapse, i) < lapse:
-            lapsing[nl] = i
-            nl += 1
-        else:
-            keep[nk] = i
-            nk += 1
-    return keep[:nk], acting[:na], lapsing[:nl]
+        if e.since < year:
+            age = _age(ctx, e.cohort, year)
+            fam = life.family(age, e.partner_age, e.child_age, e.care_age, ctx[7], ctx[8])
+            x = act_logit(p, ref, e.fixed, age, fam[0], fam[1], fam[2], refusal)
+            if kernels.happens(kernels.uniform_at(key_act, i), x):
+                intending[i] = False
+                if pathway_year[i] == NO_YEAR:
+                    pathway_year[i] = year
+                attempt_since[i] = year
+                attempts[i] += 1
+                acting[na] = i
+                na += 1
+                continue
+            if kernels.uniform_at(key_lapse, i) < lapse:
+                intending[i] = False
+                lapsing[nl] = i
+                nl += 1
+                continue
+        intenders[nk] = intenders[j]
+        nk += 1
+    return nk, acting[:na], lapsing[:nl]

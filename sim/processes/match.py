@@ -76,34 +76,32 @@ class Match(Process):
         self.world_weights = np.prod(np.where(combos == 1, shares, 1 - np.array(shares)), axis=1)
         self.world_means = p.w_exam * mean + combos @ np.array(weights)
         self.world_sd = math.sqrt((p.w_exam * sd) ** 2 + p.noise_sd ** 2)
+        self.key = model.streams.base("match")
+        self.key_visa = model.streams.base("visa")
+        self.key_training = model.streams.base("training")
 
     def step(self, model) -> None:
         pop, cfg, year = model.pop, model.cfg, model.year
         p, dest, pol = cfg.params.match, cfg.destination, model.policy
-        ids = model.mobile_in(PREPARING)
-        ids = ids[pop.exams_passed[ids] >= dest.exams_required]
         self.positions = positions = int(round(dest.img_positions * pol.img_positions_multiplier * cfg.scale))
+        ids, score = applicants(model.mobile, year, pop.stage, pop.exams_passed, dest.exams_required, pop.rounds,
+                                pop.first_round_year, pop.exam_score, cfg.origin.exam_score_offset,
+                                pop.destination_elective, pop.observership, pop.research, pop.role_model, self.key,
+                                self.coef)
         if len(ids) == 0:
             return
-        pop.rounds[ids] += 1
-        first = pop.first_round_year[ids] == NO_YEAR
-        pop.first_round_year[ids[first]] = year
-        score = scores(ids, pop.exam_score, cfg.origin.exam_score_offset, pop.destination_elective,
-                       pop.observership, pop.research, pop.role_model, model.streams.normal("match", year, ids),
-                       self.coef)
         matched = self.run(score, positions, model.streams.generator("world_pool", year))
         model.flow["applications"] += len(ids)
-        model.flow["matches"] += int(matched.sum())
-        m_ids = ids[matched]
-        pop.matched_round[m_ids] = pop.rounds[m_ids]
-        denied = model.uniform("visa", m_ids) < min(1.0, dest.visa_denial_prob * pol.visa_denial_multiplier)
-        model.flow["visa_denied"] += int(denied.sum())
-        self.depart(model, m_ids[~denied])
-        # a refused visa loses the position: the person goes back to work at home
-        # unmatched: retry next round, or give up
-        stay = ids[~matched]
-        retry = (model.uniform("match", stay, 1) < p.retry_prob) & (pop.rounds[stay] < p.max_rounds)
-        intention.give_up(model, np.concatenate([stay[~retry], m_ids[denied]]))
+        # a refused visa loses the position: the person goes back to work at home;
+        # the unmatched retry next round, or give up
+        leaving, giving_up, n_matched, n_denied = outcomes(
+            ids, matched, year, pop.rounds, pop.matched_round,
+            min(1.0, dest.visa_denial_prob * pol.visa_denial_multiplier), p.retry_prob, p.max_rounds,
+            self.key_visa, self.key)
+        model.flow["matches"] += n_matched
+        model.flow["visa_denied"] += n_denied
+        self.depart(model, leaving)
+        intention.give_up(model, giving_up)
 
     def run(self, origin_scores: np.ndarray, positions: int, rng: np.random.Generator) -> np.ndarray:
         """Which origin applicants win a position against the world pool (see the module's docstring)."""
@@ -125,11 +123,10 @@ class Match(Process):
         pop, cfg, year = model.pop, model.cfg, model.year
         if len(ids) == 0:
             return
-        key = model.streams.key
         departures(ids, year, self.training_years, self.training_years_weights, cfg.destination.j1_share,
                    pop.role_model, pop.satisfaction_offset, model.quality, pop.abroad_start, pop.abroad_since,
-                   pop.spells, pop.training_end, pop.visa, pop.wish_improve, key("training", year),
-                   key("visa", year, 1), key("training", year, 1), self.returning, model.ref)
+                   pop.spells, pop.training_end, pop.visa, pop.wish_improve, self.key_training, self.key_visa,
+                   self.returning, model.ref)
         model.move(ids, TRAINING_ABROAD, "matched")
         model.network.mark("abroad", ids)
         model.flow["departures"] += len(ids)
@@ -143,15 +140,57 @@ def match_score(p, exam_score, clinical_experience, research, letters, noise):
 
 
 @kernels.compiled
-def scores(ids, exam_score, exam_offset, destination_elective, observership, research, role_model, noise, coef):
+def applicants(mobile, year, stage, exams_passed, required, rounds, first_round_year, exam_score, exam_offset,
+               destination_elective, observership, research, role_model, base, coef):
+    """Those preparing (in ``mobile``) with every exam passed enter a round (counted); returns
+    them, in order, and their scores."""
     p = coef[0]
-    out = np.empty(ids.shape[0], np.float64)
-    for j in range(ids.shape[0]):
-        i = ids[j]
+    key = kernels.stream_key(base, year, 0)
+    ids = np.empty(mobile.shape[0], np.int64)
+    out = np.empty(mobile.shape[0], np.float64)
+    n = 0
+    for j in range(mobile.shape[0]):
+        i = mobile[j]
+        if stage[i] != PREPARING or exams_passed[i] < required:
+            continue
+        rounds[i] += 1
+        if first_round_year[i] == NO_YEAR:
+            first_round_year[i] = year
         experience = destination_elective[i] or observership[i]
         letters = role_model[i] and destination_elective[i]
-        out[j] = match_score(p, exam_score[i] + exam_offset, experience, research[i], letters, noise[j])
-    return out
+        noise = kernels.norm_ppf(kernels.uniform_at(key, i))
+        ids[n] = i
+        out[n] = match_score(p, exam_score[i] + exam_offset, experience, research[i], letters, noise)
+        n += 1
+    return ids[:n], out[:n]
+
+
+@kernels.compiled
+def outcomes(ids, matched, year, rounds, matched_round, refusal, retry_prob, max_rounds, base_visa, base):
+    """After the round: the matched are refused a visa with ``refusal`` (and give up) or
+    leave; the unmatched retry with ``retry_prob`` up to ``max_rounds``, else give up.
+    Returns (leaving, giving up: the unmatched first, then the refused; matches; refusals)."""
+    key_visa, key_retry = kernels.stream_key(base_visa, year, 0), kernels.stream_key(base, year, 1)
+    m = ids.shape[0]
+    leaving = np.empty(m, np.int64)
+    refused = np.empty(m, np.int64)
+    giving_up = np.empty(m, np.int64)
+    nl = nr = ng = 0
+    for j in range(m):
+        i = ids[j]
+        if matched[j]:
+            matched_round[i] = rounds[i]
+            if kernels.uniform_at(key_visa, i) < refusal:
+                refused[nr] = i
+                nr += 1
+            else:
+                leaving[nl] = i
+                nl += 1
+        elif not (kernels.uniform_at(key_retry, i) < retry_prob and rounds[i] < max_rounds):
+            giving_up[ng] = i
+            ng += 1
+    giving_up[ng:ng + nr] = refused[:nr]
+    return leaving[:nl], giving_up[:ng + nr], nl + nr, nr
 
 
 @kernels.compiled
@@ -176,11 +215,13 @@ def wish_improve_logit(p, ref, dissatisfaction, role_model):
 
 @kernels.compiled
 def departures(ids, year, training_years, training_years_probs, j1_share, role_model, offset, quality,
-               abroad_start, abroad_since, spells, training_end, visa, wish_improve, key_duration, key_visa,
-               key_wish, coef, reference):
+               abroad_start, abroad_since, spells, training_end, visa, wish_improve, base_training, base_visa,
+               coef, reference):
     """People leaving to train abroad: the programme's length (drawn from the destination's
     distribution), the visa (J-1 or H-1B) and whether they wish to improve training at home."""
     p, ref = coef[0], reference[0]
+    key_duration, key_wish = kernels.stream_key(base_training, year, 0), kernels.stream_key(base_training, year, 1)
+    key_visa = kernels.stream_key(base_visa, year, 1)
     total = training_years_probs.sum()
     for j in range(ids.shape[0]):
         i = ids[j]

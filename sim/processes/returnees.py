@@ -30,7 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import kernels
-from ..population import NO_YEAR, PRACTISING_ABROAD, RETURNED, RETURNED_PRIVATE, RETURNED_PUBLIC
+from ..population import (NO_YEAR, PRACTISING_ABROAD, RETURNED, RETURNED_ACADEMIC, RETURNED_PRIVATE,
+                          RETURNED_PUBLIC)
 from ..schema import nonneg, positive, prob, real
 from . import Process, life
 
@@ -82,25 +83,22 @@ class Returnees(Process):
 
     def __init__(self, model) -> None:
         self.coef = kernels.coefficients(model.cfg.params.returnees)
+        self.key_sector = model.streams.base("sector")
+        self.key_knowledge = model.streams.base("knowledge")
+        self.key_reemigration = model.streams.base("reemigration")
 
     def return_home(self, model, ids: np.ndarray, cause: str) -> None:
         if len(ids) == 0:
             return
         pop, cfg, year = model.pop, model.cfg, model.year
         o, pol = cfg.origin, model.policy
-        sector, kt = sectors_on_return(ids, year, pop.research, pop.research_tilt, pop.wish_improve,
-                                       pop.orientation, pop.intl_health, pop.abroad_since,
-                                       o.public_system_satisfaction, o.knowledge_absorption,
-                                       pol.reintegration_support, model.streams.key("sector", year),
-                                       model.streams.key("knowledge", year), self.coef, model.ref)
-        pop.sector[ids] = sector
-        pop.kt[ids] = kt
-        pop.return_year[ids] = year
-        first = ids[pop.first_return_year[ids] == NO_YEAR]
-        pop.first_return_year[first] = year
         forced = cause == "visa_forced_return"
-        pop.forced[ids] = forced
-        model.move(ids, _RETURNED_STAGES[sector], cause)
+        to_stage = sectors_on_return(ids, year, forced, pop.research, pop.research_tilt, pop.wish_improve,
+                                     pop.orientation, pop.intl_health, pop.abroad_since, pop.sector, pop.kt,
+                                     pop.return_year, pop.first_return_year, pop.forced, o.public_system_satisfaction,
+                                     o.knowledge_absorption, pol.reintegration_support, self.key_sector,
+                                     self.key_knowledge, self.coef, model.ref)
+        model.move(ids, to_stage, cause)
         model.flow["returns"] += len(ids)
         if forced:
             model.flow["forced_returns"] += len(ids)
@@ -110,29 +108,21 @@ class Returnees(Process):
         o, pol, dest = cfg.origin, model.policy, cfg.destination
         p = cfg.params.returnees
         # drift: disillusionment with the state system, more so when knowledge was wasted
-        public = model.mobile_in(RETURNED_PUBLIC)
-        public = public[pop.stage_since[public] < year]
         rate = p.drift_to_private_base * (1 - o.public_system_satisfaction)
-        drift = np.minimum(np.where(pop.kt[public], rate, rate * p.drift_kt_failed_factor), 1.0)
-        who = public[model.uniform("sector", public, 1) < drift]
-        pop.sector[who] = 1
+        who = drift(model.mobile, year, pop.stage, pop.stage_since, pop.kt, pop.sector, rate,
+                    rate * p.drift_kt_failed_factor, self.key_sector)
         model.move(who, RETURNED_PRIVATE, "sector_switch")
         # leaving again
-        back = np.concatenate([model.mobile_in(s) for s in RETURNED])
-        back = back[pop.stage_since[back] < year]
         lp = cfg.params.life
         ctx = np.array([o.entry_age, o.income_gap - pol.returnee_premium,
                         o.reintegration_difficulty * (1 - pol.reintegration_support),
                         dest.home_residence_years if pol.home_return_requirement else 0.0,
                         lp.children_dependent_years, lp.parents_care_years])
-        leaving = reemigrants(back, year, pop.cohort, pop.kt, pop.sector, pop.home_ties, pop.forced,
-                              pop.return_year, pop.abroad_since, pop.partner_age, pop.child_age, pop.care_age, ctx,
-                              model.streams.key("reemigration", year), self.coef, model.ref)
+        leaving = reemigrants(model.mobile, year, pop.stage, pop.stage_since, pop.cohort, pop.kt, pop.sector,
+                              pop.home_ties, pop.forced, pop.return_year, pop.abroad_since, pop.spells,
+                              pop.reemigration_year, pop.visa, pop.partner_age, pop.child_age, pop.care_age, ctx,
+                              self.key_reemigration, self.coef, model.ref)
         if len(leaving):
-            pop.abroad_since[leaving] = year
-            pop.spells[leaving] += 1
-            pop.reemigration_year[leaving] = year
-            pop.visa[leaving] = 2  # a work visa: the J-1 rule, if it applied, has been met
             model.move(leaving, PRACTISING_ABROAD, "re_emigrated")
             model.flow["reemigrations"] += len(leaving)
 
@@ -168,23 +158,47 @@ def knowledge_transfer_logit(p, ref, sector, research, years_abroad, absorption,
 
 
 @kernels.compiled
-def sectors_on_return(ids, year, research, research_tilt, wish_improve, orientation, intl_health, abroad_since,
-                      public_system_satisfaction, absorption, support, key_sector, key_kt, coef, reference):
-    """Each returnee's sector (0 public, 1 private, 2 academic) and whether their knowledge
-    transfer takes hold."""
+def sectors_on_return(ids, year, forced, research, research_tilt, wish_improve, orientation, intl_health,
+                      abroad_since, sector, kt, return_year, first_return_year, forced_return,
+                      public_system_satisfaction, absorption, support, base_sector, base_kt, coef, reference):
+    """Each returnee's sector (0 public, 1 private, 2 academic), whether their knowledge
+    transfer takes hold, and their return (``forced``: by the J-1 rule). Returns the stage
+    each goes to."""
     p, ref = coef[0], reference[0]
-    m = ids.shape[0]
-    sector = np.empty(m, np.int8)
-    kt = np.empty(m, np.bool_)
-    for j in range(m):
+    key_sector, key_kt = kernels.stream_key(base_sector, year, 0), kernels.stream_key(base_kt, year, 0)
+    to_stage = np.empty(ids.shape[0], np.int8)
+    for j in range(ids.shape[0]):
         i = ids[j]
         s = sector_choice(p, public_system_satisfaction, research[i], wish_improve[i], research_tilt[i],
                           orientation[i] == 2, intl_health[i], kernels.uniform_at(key_sector, i))
-        sector[j] = s
+        sector[i] = s
         x = knowledge_transfer_logit(p, ref, s, research[i] or research_tilt[i], year - abroad_since[i], absorption,
                                      support)
-        kt[j] = kernels.happens(kernels.uniform_at(key_kt, i), x)
-    return sector, kt
+        kt[i] = kernels.happens(kernels.uniform_at(key_kt, i), x)
+        return_year[i] = year
+        if first_return_year[i] == NO_YEAR:
+            first_return_year[i] = year
+        forced_return[i] = forced
+        to_stage[j] = _RETURNED_STAGES[s]
+    return to_stage
+
+
+@kernels.compiled
+def drift(mobile, year, stage, stage_since, kt, sector, rate, rate_kt_failed, base):
+    """Public-sector returnees since an earlier year (in ``mobile``) who move to private
+    practice: yearly ``rate``, ``rate_kt_failed`` if their knowledge transfer did not take hold."""
+    key = kernels.stream_key(base, year, 1)
+    out = np.empty(mobile.shape[0], np.int64)
+    n = 0
+    for j in range(mobile.shape[0]):
+        i = mobile[j]
+        if stage[i] != RETURNED_PUBLIC or stage_since[i] >= year:
+            continue
+        if kernels.uniform_at(key, i) < min(rate if kt[i] else rate_kt_failed, 1.0):
+            sector[i] = 1
+            out[n] = i
+            n += 1
+    return out[:n]
 
 
 @kernels.compiled
@@ -204,25 +218,45 @@ def reemigration_logit(p, ref, kt_failed, private, reintegration_eff, income_gap
 
 
 @kernels.compiled
-def reemigrants(ids, year, cohort, kt, sector, home_ties, forced, return_year, abroad_since, partner_age, child_age,
-                care_age, ctx, key, coef, reference):
-    """Returnees who emigrate again this year (the forced ones only after the home-residence years)."""
+def reemigrants(mobile, year, stage, stage_since, cohort, kt, sector, home_ties, forced, return_year, abroad_since,
+                spells, reemigration_year, visa, partner_age, child_age, care_age, ctx, base, coef, reference):
+    """Returnees since an earlier year (in ``mobile``: the public sector first, then private,
+    then academic) who emigrate again this year (the forced ones only after the
+    home-residence years), their new spell abroad recorded. Returns them in that order."""
     p, ref = coef[0], reference[0]
-    out = np.empty(ids.shape[0], np.int64)
+    key = kernels.stream_key(base, year, 0)
+    out = np.empty(mobile.shape[0], np.int64)
     n = 0
-    for j in range(ids.shape[0]):
-        i = ids[j]
-        since = year - return_year[i]
-        if forced[i] and since < ctx[3]:
-            continue
-        age = ctx[0] + (year - cohort[i])
-        spell_age = ctx[0] + (abroad_since[i] - cohort[i])
-        back_age = ctx[0] + (return_year[i] - cohort[i])
-        _, _, care = life.family(age, partner_age[i], child_age[i], care_age[i], ctx[4], ctx[5])
-        met_abroad = life.partner_abroad(age, partner_age[i], spell_age, back_age)
-        x = reemigration_logit(p, ref, not kt[i], sector[i] == 1, ctx[2], ctx[1], met_abroad, home_ties[i], care,
-                               since, age, forced[i])
-        if kernels.happens(kernels.uniform_at(key, i), x):
-            out[n] = i
-            n += 1
+    for s_back in range(RETURNED_PUBLIC, RETURNED_ACADEMIC + 1):
+        for j in range(mobile.shape[0]):
+            i = mobile[j]
+            if stage[i] != s_back or stage_since[i] >= year:
+                continue
+            if _leaves_again(p, ref, i, year, cohort, kt, sector, home_ties, forced, return_year, abroad_since,
+                             partner_age, child_age, care_age, ctx, key):
+                out[n] = i
+                n += 1
+    for j in range(n):
+        i = out[j]
+        abroad_since[i] = year
+        spells[i] += 1
+        reemigration_year[i] = year
+        visa[i] = 2  # a work visa: the J-1 rule, if it applied, has been met
     return out[:n]
+
+
+@kernels.compiled
+def _leaves_again(p, ref, i, year, cohort, kt, sector, home_ties, forced, return_year, abroad_since, partner_age,
+                  child_age, care_age, ctx, key):
+    """Whether returnee ``i`` emigrates again this year (:func:`reemigration_logit`)."""
+    since = year - return_year[i]
+    if forced[i] and since < ctx[3]:
+        return False
+    age = ctx[0] + (year - cohort[i])
+    spell_age = ctx[0] + (abroad_since[i] - cohort[i])
+    back_age = ctx[0] + (return_year[i] - cohort[i])
+    _, _, care = life.family(age, partner_age[i], child_age[i], care_age[i], ctx[4], ctx[5])
+    met_abroad = life.partner_abroad(age, partner_age[i], spell_age, back_age)
+    x = reemigration_logit(p, ref, not kt[i], sector[i] == 1, ctx[2], ctx[1], met_abroad, home_ties[i], care,
+                           since, age, forced[i])
+    return kernels.happens(kernels.uniform_at(key, i), x)

@@ -70,6 +70,10 @@ class Graduation(Process):
 
     name = "graduation"
 
+    def __init__(self, model) -> None:
+        self.key_publication = model.streams.base("publication")
+        self.key_graduation = model.streams.base("graduation")
+
     def step(self, model) -> None:
         pop, o, year = model.pop, model.cfg.origin, model.year
         lo, hi = model.cohort_bounds(year - o.school_years + 1, year - o.school_years + 1)  # the final-year cohort
@@ -77,7 +81,7 @@ class Graduation(Process):
         leave = sec.leave_after_graduation_share if sec is not None else 0.0
         done, leaving = graduation(lo, hi, year, pop.stage, pop.research, pop.publication, pop.grad_year,
                                    pop.section, leave, model.cfg.params.research.publication_given_research,
-                                   model.streams.key("publication", year), model.streams.key("graduation", year))
+                                   self.key_publication, self.key_graduation)
         model.move(done, HOME_TRAINING, "graduation")
         model.flow["graduates"] += len(done)
         if len(leaving):
@@ -95,10 +99,11 @@ class Graduation(Process):
 
 @kernels.compiled
 def graduation(lo, hi, year, stage, research, publication, grad_year, section, leave_share,
-               publication_given_research, key_pub, key_leave):
+               publication_given_research, base_publication, base_leave):
     """Students of the final-year cohort (ids ``lo..hi-1``) graduate: a publication for
     those engaged in research; returns (graduates, those of the second section among them
     who leave the origin)."""
+    key_pub, key_leave = kernels.stream_key(base_publication, year, 0), kernels.stream_key(base_leave, year, 0)
     out = np.empty(max(hi - lo, 0), np.int64)
     gone = np.empty(max(hi - lo, 0), np.int64)
     n = m = 0
