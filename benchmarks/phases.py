@@ -1,26 +1,25 @@
-"""Where the yearly step's time goes: milliseconds per simulated year for each part of
-``CareerModel.step``, at a chosen size.
+"""Where the yearly step's time goes: milliseconds per simulated year for each process of
+``CareerModel.step`` (``sim.model.PROCESSES``) and the year's record, at a chosen size.
 
     python benchmarks/phases.py                 # 100k people, 35 years, best of 5 runs
     python benchmarks/phases.py --people 1M --repeat 3
     python benchmarks/phases.py --kernels       # also the time inside each compiled loop
 
-Each part of the step is timed with ``time.perf_counter`` around the call; a first,
-untimed run loads the compiled decision loops. The figure per part is the fastest
+Each process's ``step`` (and the record) is timed with ``time.perf_counter`` around the
+call, over the reported years (the spin-up runs when the model is built, before the timers
+are set); a first, untimed run loads the compiled decision loops. The figure per part is the fastest
 repeat's total divided by the number of years. Timing every part adds a little overhead,
 so the parts add up to slightly more than an untimed run. With ``--kernels`` every
-compiled loop of ``sim.kernels`` (and the network's) is timed the same way, call
-overhead included, which splits the year into compiled passes and the Python and numpy
-code between them.
+compiled loop called from Python (the processes' and ``sim.kernels``') is timed the same
+way, call overhead included, which splits the year into compiled passes and the Python
+and numpy code between them.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import inspect
 import logging
-import re
 import sys
 import time
 from pathlib import Path
@@ -29,9 +28,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import label, parse_size  # noqa: E402
 
 
-def step_parts(model_cls) -> list[str]:
-    """The methods ``CareerModel.step`` calls, in order, read from its source."""
-    return re.findall(r"self\.(\w+)\(", inspect.getsource(model_cls.step))
+def step_parts(model) -> list[str]:
+    """The parts of a model's year, in order: each process by name, then ``record``."""
+    return [*model.processes, "record"]
+
+
+def _timed(method, name, spent):
+    def timed(*a, **kw):
+        t = time.perf_counter()
+        out = method(*a, **kw)
+        spent[name] += time.perf_counter() - t
+        return out
+
+    return timed
 
 
 def _time_runs(cfg, parts, repeat, in_kernels, calls):
@@ -47,16 +56,9 @@ def _time_runs(cfg, parts, repeat, in_kernels, calls):
         spent = dict.fromkeys(parts, 0.0)
         in_kernels.clear()
         calls.clear()
-        for name in parts:
-            method = getattr(model, name)
-
-            def timed(*a, _m=method, _n=name, _spent=spent, **kw):
-                t = time.perf_counter()
-                out = _m(*a, **kw)
-                _spent[_n] += time.perf_counter() - t
-                return out
-
-            setattr(model, name, timed)
+        for name, process in model.processes.items():
+            process.step = _timed(process.step, name, spent)
+        model.record = _timed(model.record, "record", spent)
         t0 = time.perf_counter()
         model.run()
         total = time.perf_counter() - t0
@@ -84,36 +86,42 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --years and --repeat must be at least 1", file=sys.stderr)
         return 2
 
-    from sim import kernels, network, streams
+    import sys as _sys
+
+    from sim import kernels
     from sim.app import load_config
     from sim.model import CareerModel
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
+    from sim.processes.life import burn_in_years
+
     base = load_config([f"years={args.years}"])
     o = base.origin
-    intake = max(1, round(people / (o.school_years - 1 + args.years)))  # as run.py sizes its runs
+    intake = max(1, round(people / (burn_in_years(base) + args.years)))  # as run.py sizes its runs
     cfg = dataclasses.replace(base, scale=intake / o.intake_per_year)
     CareerModel(dataclasses.replace(cfg, scale=0.01, years=min(args.years, 25))).run()  # load compiled code
 
-    parts = step_parts(CareerModel)
+    parts = step_parts(CareerModel(dataclasses.replace(cfg, scale=0.001, years=1)))
     in_kernels: dict[str, float] = {}
     calls: dict[str, int] = {}
     originals: list[tuple[object, str, object]] = []
     if args.kernels:
-        # the model calls kernels as attributes of sim.kernels (and sim.network, sim.streams)
-        for module in (kernels, network, streams):
-            for name, fn in list(vars(module).items()):
-                if hasattr(fn, "py_func") and name != "uniform_at":
+        # Python code calls compiled functions as attributes of their modules
+        for qualname, fn in kernels.compiled_functions().items():
+            module_name, _, name = qualname.rpartition(".")
+            module = _sys.modules[module_name]
+            if name == "uniform_at":
+                continue
 
-                    def timed_kernel(*a, _f=fn, _n=name):
-                        t = time.perf_counter()
-                        out = _f(*a)
-                        in_kernels[_n] = in_kernels.get(_n, 0.0) + time.perf_counter() - t
-                        calls[_n] = calls.get(_n, 0) + 1
-                        return out
+            def timed_kernel(*a, _f=fn, _n=qualname.replace("sim.processes.", "").replace("sim.", "")):
+                t = time.perf_counter()
+                out = _f(*a)
+                in_kernels[_n] = in_kernels.get(_n, 0.0) + time.perf_counter() - t
+                calls[_n] = calls.get(_n, 0) + 1
+                return out
 
-                    originals.append((module, name, fn))
-                    setattr(module, name, timed_kernel)
+            originals.append((module, name, fn))
+            setattr(module, name, timed_kernel)
     try:
         best, best_kernels, best_calls, best_total, model = _time_runs(cfg, parts, args.repeat, in_kernels, calls)
     finally:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import mesa
 
-from .population import (ELECTIVE_DESTINATIONS, ELECTIVE_TYPES, FIELDS, NONE, ORIENTATIONS, SECTORS, STAGES,
-                         VISAS)
+from .population import ELECTIVE_PLACES, ELECTIVE_TYPES, FIELDS, NONE, ORIENTATIONS, SECTORS, STAGES, VISAS
 
 
 class Person(mesa.Agent):
@@ -43,7 +42,25 @@ class Person(mesa.Agent):
 
     @property
     def age(self) -> float:
-        return self.entry_age + (self.model.year - self.cohort)
+        """Age now (years)."""
+        return self.model.cfg.origin.entry_age + (self.model.year - self.cohort)
+
+    @property
+    def student_year(self) -> int | None:
+        """Study year now, for a student (1 in the year of entry)."""
+        return self.model.year - self.cohort + 1 if self.stage_name == "students" else None
+
+    @property
+    def family(self) -> dict:
+        """Family now: a partner, dependent children, parents who need care (from the drawn ages)."""
+        lp, age = self.model.cfg.params.life, self.age
+        return {"partner": age >= self.partner_age,
+                "dependent_children": self.child_age <= age < self.child_age + lp.children_dependent_years,
+                "parents_need_care": self.care_age <= age < self.care_age + lp.parents_care_years}
+
+    @property
+    def intends_to_train_abroad(self) -> bool:
+        return self.intending
 
     @property
     def orientation_name(self) -> str:
@@ -57,7 +74,7 @@ class Person(mesa.Agent):
         return {
             "count": self.n_electives,
             "type": ELECTIVE_TYPES[self.elective_type],
-            "destination": ELECTIVE_DESTINATIONS[self.elective_dest],
+            "place": ELECTIVE_PLACES[self.elective_place],
             "role_model": self.role_model,
             "perspective_transformed": self.transformed,
         }

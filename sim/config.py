@@ -12,43 +12,19 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
-# The literal OmegaConf uses for "mandatory, not set"; kept local so the core does not
-# import the configuration library.
-MISSING: Any = "???"
-
-
-def _f(lo: float | None = None, hi: float | None = None, *, lo_open: bool = False,
-       choices: tuple | None = None, default: Any = MISSING) -> Any:
-    meta = {"lo": lo, "hi": hi, "lo_open": lo_open, "choices": choices}
-    if isinstance(default, list):
-        return field(default_factory=lambda d=default: list(d), metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-def prob() -> Any:
-    """A probability or share, in [0, 1]."""
-    return _f(0.0, 1.0)
-
-
-def nonneg(hi: float | None = None) -> Any:
-    return _f(0.0, hi)
-
-
-def positive(hi: float | None = None) -> Any:
-    return _f(0.0, hi, lo_open=True)
-
-
-def real() -> Any:
-    return _f()
-
-
-# Upper bounds on counts and money: far beyond any real value, low enough that arrays sized
-# by them fit in memory and products of them stay finite.
-MAX_COUNT = 10_000_000   # slots, positions, applicants in the world pool (drawn every year)
-MAX_USD = 1e12           # any amount of money
+from .processes.abroad import ReturnParams
+from .processes.electives import ElectiveEffectParams, ElectiveParams
+from .processes.exams import ExamParams
+from .processes.feedback import FeedbackParams
+from .processes.intention import IntentionParams, PathwayParams
+from .processes.life import LifeParams, burn_in_years
+from .processes.match import MatchParams
+from .processes.research import ResearchParams
+from .processes.returnees import ReturneeParams
+from .schema import MAX_COUNT, MAX_USD, MISSING, _f, nonneg, positive, prob
 
 
 @dataclass
@@ -69,6 +45,7 @@ class ElectiveHosts:
 
     hic_slots: int = nonneg(MAX_COUNT)
     lmic_slots: int = nonneg(MAX_COUNT)
+    destination_share: float = prob()
     cost_hic_usd: float = nonneg(MAX_USD)
     cost_lmic_usd: float = nonneg(MAX_USD)
     english_threshold_hic: float = prob()
@@ -79,16 +56,18 @@ class ElectiveHosts:
 @dataclass
 class SectionConfig:
     """A second section of the origin's schools whose students differ (POP2024: the
-    international section, taught in English, beside the domestic one)."""
+    international section, taught in English, beside the domestic one; its students are
+    foreigners who mostly leave the origin after graduating)."""
 
     name: str = MISSING
     share: float = prob()
     motivation: BetaDist = MISSING
     english: BetaDist = MISSING
-    family_ties_home: BetaDist = MISSING
+    home_ties: BetaDist = MISSING
     research_mentor_found: float = prob()
     time_barrier_share: float = prob()
     pay_barrier_share: float = prob()
+    leave_after_graduation_share: float = prob()
 
 
 @dataclass
@@ -105,14 +84,14 @@ class OriginConfig:
     motivation: BetaDist = MISSING
     english: BetaDist = MISSING
     resources: BetaDist = MISSING
-    family_ties_home: BetaDist = MISSING
+    home_ties: BetaDist = MISSING
     orientation_research_share: float = prob()
     orientation_policy_share: float = prob()
     family_funds_usd: float = nonneg(MAX_USD)
     research_mentor_found: float = prob()
     time_barrier_share: float = prob()
     pay_barrier_share: float = prob()
-    training_quality_initial: float = prob()
+    training_quality_baseline: float = prob()
     training_quality_max: float = prob()
     training_satisfaction_sd: float = nonneg(1.0)
     public_system_satisfaction: float = prob()
@@ -120,6 +99,7 @@ class OriginConfig:
     reintegration_difficulty: float = prob()
     knowledge_absorption: float = prob()
     emigration_culture: float = nonneg(10.0)
+    exam_score_offset: float = _f(-5.0, 5.0)
     electives: ElectiveHosts = MISSING
     main_section: str = _f(default="domestic")
     second_section: Optional[SectionConfig] = None
@@ -127,18 +107,21 @@ class OriginConfig:
 
 @dataclass
 class DestinationConfig:
-    """The training market abroad: exams, a capacity-limited match, visas, programme length."""
+    """The training market abroad: exams, a capacity-limited match against the rest of the
+    world's applicants, visas, programme length."""
 
     name: str = MISSING
     img_positions: int = nonneg(MAX_COUNT)
     world_pool_applicants: int = nonneg(MAX_COUNT)
-    world_pool_score_mean: float = real()
-    world_pool_score_sd: float = positive(100.0)
+    world_pool_clinical_experience_share: float = prob()
+    world_pool_research_share: float = prob()
+    world_pool_letters_share: float = prob()
     exams_required: int = _f(1, 6)
     exam_pass_prob: float = prob()
     exam_cost_usd: float = nonneg(MAX_USD)
     j1_share: float = prob()
     waiver_prob: float = prob()
+    home_residence_years: int = _f(0, 10)
     visa_denial_prob: float = prob()
     training_years: list = _f(default=[])
     training_years_probs: list = _f(default=[])
@@ -146,11 +129,15 @@ class DestinationConfig:
 
 @dataclass
 class PolicyConfig:
-    """Levers a school, the home country or the destination can pull."""
+    """Levers a school, the home country or the destination can pull. Every lever takes
+    effect from the reported year ``start_year`` (1, the first); before it (and during the
+    spin-up) it is at its neutral value (:data:`POLICY_NEUTRAL`)."""
 
     name: str = MISSING
+    start_year: int = _f(1, 200)
     scholarship_budget_usd: float = nonneg(MAX_USD)
     scholarship_amount_usd: float = _f(1.0, MAX_USD)  # at least one dollar
+    scholarship_budget_multiplier: float = nonneg(100.0)
     elective_slots_multiplier: float = nonneg(100.0)
     img_positions_multiplier: float = nonneg(100.0)
     home_return_requirement: bool = MISSING
@@ -160,164 +147,47 @@ class PolicyConfig:
     training_quality_investment: float = nonneg(1.0)
 
 
+# The levers at the status quo: what applies before policy.start_year. The J-1 two-year
+# home-residence requirement is current US law (INA 212(e)).
+POLICY_NEUTRAL = {
+    "scholarship_budget_multiplier": 1.0,
+    "elective_slots_multiplier": 1.0,
+    "img_positions_multiplier": 1.0,
+    "home_return_requirement": True,
+    "visa_denial_multiplier": 1.0,
+    "returnee_premium": 0.0,
+    "reintegration_support": 0.0,
+    "training_quality_investment": 0.0,
+}
+
+
+def neutral_policy(policy: PolicyConfig) -> PolicyConfig:
+    """``policy`` with every lever at its neutral value (the status quo)."""
+    return dataclasses.replace(policy, **POLICY_NEUTRAL)
+
+
 @dataclass
 class ReferencePerson:
     """The person whom every base probability describes.
 
     Logistic covariates are centred on these fixed values (not on the origin's own means),
-    so an origin whose students have, say, stronger family ties really does behave
-    differently. They are the Japan baseline means where the bases were calibrated.
+    so an origin whose students have, say, stronger ties at home really does behave
+    differently. They are the Japan baseline values where the bases were calibrated. The
+    reference person has no partner, no dependent children and no parents needing care.
     """
 
     motivation: float = prob()
     english: float = prob()
     resources: float = prob()
-    family_ties_home: float = prob()
+    home_ties: float = prob()
     income_gap: float = nonneg(10.0)
     reintegration_difficulty: float = prob()
     time_barrier: float = prob()
     pay_barrier: float = prob()
     training_quality: float = prob()
     mentor_found: float = _f(0.0, 1.0, lo_open=True)
-
-
-@dataclass
-class ResearchParams:
-    """Research engagement while a student (POP2024)."""
-
-    start_years: list = _f(default=[])
-    base_hazard: list = _f(default=[])
-    b_motivation: float = real()
-    b_time_barrier: float = real()
-    b_pay_barrier: float = real()
-    b_orientation_research: float = real()
-    publication_given_research: float = prob()
-    mentor_per_academic_returnee: float = nonneg()
-
-
-@dataclass
-class ElectiveParams:
-    """Applying for an international elective (SON2021, ELECTIVES)."""
-
-    apply_base: float = prob()
-    b_motivation: float = real()
-    b_english: float = real()
-    b_standing: float = real()
-    b_resources: float = real()
-    b_family: float = real()
-    b_peers: float = real()
-    prefer_hic: float = prob()
-    b_hic_english: float = real()
-    research_type_base: float = prob()
-    b_research_type_engaged: float = real()
-    afford_scale_usd: float = _f(1.0, MAX_USD)  # at least one dollar
-    host_priority_noise_sd: float = nonneg(100.0)
-
-
-@dataclass
-class ElectiveEffectParams:
-    """What an elective does (SON2021 Box 2)."""
-
-    role_model: float = prob()
-    perspective_transformed: float = prob()
-    research_tilt_given_research: float = prob()
-    intl_health_given_lmic: float = prob()
-
-
-@dataclass
-class AbroadParams:
-    """Starting the pathway to train abroad (HEIST2018, IMGBLOG)."""
-
-    window_years: int = _f(1, 30)
-    base_annual: float = prob()
-    b_dissatisfaction: float = real()
-    b_hic_elective: float = real()
-    b_role_model: float = real()
-    b_transformed: float = real()
-    b_english: float = real()
-    b_motivation: float = real()
-    b_family_home: float = real()
-    b_resources: float = real()
-    b_peers_abroad: float = real()
-    b_income_gap: float = real()
-    b_research: float = real()
-    b_research_tilt: float = real()
-    b_intl_health: float = real()
-    exam_b_standing: float = real()
-    exam_b_english: float = real()
-    exam_score_noise_sd: float = nonneg(100.0)
-    exam_give_up_after_fail: float = prob()
-    exam_give_up_cost_scale_usd: float = _f(1.0, MAX_USD)  # at least one dollar
-    max_prep_years: int = _f(1, 20)
-
-
-@dataclass
-class MatchParams:
-    """Scoring and retrying in the capacity-limited match (IMGBLOG, ELECTIVES)."""
-
-    w_exam: float = real()
-    w_destination_experience: float = real()
-    w_research: float = real()
-    w_letters: float = real()
-    origin_offset: float = real()
-    noise_sd: float = nonneg(100.0)
-    max_rounds: int = _f(1, 20)
-    retry_prob: float = prob()
-
-
-@dataclass
-class ReturnParams:
-    """Yearly stay-or-return decision after training (NEWMAN2025, HEIST2018)."""
-
-    base_annual: float = prob()
-    end_of_training_bump: float = real()
-    b_family_home: float = real()
-    b_family_abroad: float = real()
-    family_abroad_tau_years: float = positive(100.0)
-    b_wish_improve: float = real()
-    wish_improve_base: float = prob()
-    wish_improve_given_role_model: float = prob()
-    b_income_gap: float = real()
-    b_reintegration: float = real()
-    b_years_abroad: float = real()
-    during_training_annual: float = prob()
-
-
-@dataclass
-class SectorParams:
-    """Sector after return, drift to private practice, knowledge transfer (NEWMAN2025)."""
-
-    academic_base: float = real()
-    private_base: float = real()
-    b_public_policy_orientation: float = real()
-    b_academic_research: float = real()
-    b_academic_wish_improve: float = real()
-    b_academic_research_tilt: float = real()
-    b_private_disillusion: float = real()
-    drift_to_private_base: float = prob()
-    kt_mult_public: float = nonneg(5.0)
-    kt_mult_private: float = nonneg(5.0)
-    kt_mult_academic: float = nonneg(5.0)
-    kt_reintegration_support_gain: float = nonneg(5.0)
-
-
-@dataclass
-class FeedbackParams:
-    """Returnees in academic posts raise home training quality (HEIST2018)."""
-
-    quality_gain_per_returnee_density: float = nonneg()
-    density_per_doctors: float = positive()
-
-
-@dataclass
-class ExitParams:
-    """Leaving the model: dropout, leaving medicine, death, retirement."""
-
-    student_dropout_annual: float = prob()
-    leave_medicine_annual: float = prob()
-    mortality_gompertz_a: float = nonneg(1.0)
-    mortality_gompertz_b: float = nonneg(1.0)
-    retirement_age: float = _f(40, 100)
+    knowledge_absorption: float = prob()
+    age: float = _f(15, 80)
 
 
 @dataclass
@@ -335,25 +205,29 @@ class ParamsConfig:
     # (configs/provenance/) for each run from the run's seed
     uncertainty: str = _f(choices=("central", "sampled"))
     reference: ReferencePerson = MISSING
+    life: LifeParams = MISSING
     research: ResearchParams = MISSING
     elective: ElectiveParams = MISSING
     elective_effects: ElectiveEffectParams = MISSING
-    abroad: AbroadParams = MISSING
+    intention: IntentionParams = MISSING
+    pathway: PathwayParams = MISSING
+    exams: ExamParams = MISSING
     match: MatchParams = MISSING
     returning: ReturnParams = MISSING
-    sector: SectorParams = MISSING
+    returnees: ReturneeParams = MISSING
     feedback: FeedbackParams = MISSING
-    exit: ExitParams = MISSING
     network: NetworkParams = MISSING
 
 
 @dataclass
 class SimConfig:
-    """Everything one run needs. ``scale`` is the share of the origin's real intake simulated."""
+    """Everything one run needs. ``scale`` is the share of the origin's real intake
+    simulated; ``start_year`` the calendar year of the first reported year."""
 
     seed: int = _f(0, 2**63 - 1)
     years: int = _f(1, 200)
     scale: float = positive(20.0)
+    start_year: int = _f(1800, 2300)
     origin: OriginConfig = MISSING
     destination: DestinationConfig = MISSING
     policy: PolicyConfig = MISSING
@@ -361,29 +235,33 @@ class SimConfig:
 
 
 # Size limits, checked before a run starts. Memory was measured on Python 3.11 / numpy 2
-# (`/usr/bin/time -f %M python -m sim ...`): about 250 MB for the interpreter and libraries,
-# plus about 200 bytes a person (state arrays, event log, output tables) and 14 bytes a
-# person for each network tie (the tie table and the yearly peer-share products): 0.36 GB
-# at national scale over 35 years (376,000 people), 1.3 GB at ten times that.
-# Time: set-up about 2 s and the yearly steps about 1 s a million people over 35 years
-# (benchmarks/), so these limits with years <= 200 keep any run to minutes, not days.
-MAX_PEOPLE = 10_000_000          # people ever simulated (initial school plus every entrant)
-MAX_MEMORY_GB = 6.0              # estimated peak memory of one run
+# (`/usr/bin/time -f %M python -m sim ...`, benchmarks/): about 250 MB for the interpreter
+# and libraries, plus about BYTES_PER_PERSON a person simulated (state arrays, the exit
+# schedule, event log and output tables). Network ties take no memory (they are computed
+# when read, see sim.network), and neither does the world pool of applicants (its ranks
+# against the origin's applicants are drawn each year, see sim.processes.match): both add
+# nothing to the estimate. People simulated include the spin-up cohorts (see
+# people_simulated), about 860,000 at national scale over 35 years.
+MAX_PEOPLE = 10_000_000          # people ever simulated (spin-up cohorts plus every entrant): about 2.5 GB
 BASE_MEMORY_BYTES = 250e6
-BYTES_PER_PERSON = 200
-BYTES_PER_PERSON_PER_TIE = 14
+BYTES_PER_PERSON = 220
+BYTES_PER_PERSON_PER_TIE = 0     # ties are computed, not stored
+WORLD_POOL_BYTES_PER_APPLICANT = 0   # the world pool is not stored
 
 
 def people_simulated(cfg: SimConfig) -> float:
-    """People a run creates: the initial school (all years but the first) plus one cohort a year."""
+    """People a run creates: one cohort a year over the spin-up (the years simulated before the
+    first reported one, :func:`sim.processes.life.burn_in_years`) and the reported years."""
     intake = round(cfg.scale * cfg.origin.intake_per_year)
-    return intake * (cfg.origin.school_years - 1 + cfg.years)
+    return intake * (burn_in_years(cfg) + cfg.years)
 
 
 def memory_estimate_bytes(cfg: SimConfig) -> float:
     """Rough peak memory of a run (see the measurements above)."""
     ties = cfg.params.network.peers + cfg.params.network.alumni
-    return BASE_MEMORY_BYTES + people_simulated(cfg) * (BYTES_PER_PERSON + BYTES_PER_PERSON_PER_TIE * ties)
+    world = round(cfg.scale * cfg.destination.world_pool_applicants)
+    return (BASE_MEMORY_BYTES + people_simulated(cfg) * (BYTES_PER_PERSON + BYTES_PER_PERSON_PER_TIE * ties)
+            + world * WORLD_POOL_BYTES_PER_APPLICANT)
 
 
 def _walk(obj: Any, prefix: str = ""):
@@ -551,10 +429,24 @@ def _cross_checks(cfg: SimConfig, bad: set[str] | None = None) -> list[str]:
         errors.append(
             "origin.orientation_research_share + origin.orientation_policy_share: "
             f"{o.orientation_research_share + o.orientation_policy_share:g} exceeds 1; the shares must sum to at most 1")
-    if ok("origin.training_quality_initial", "origin.training_quality_max") and (
-            o.training_quality_initial > o.training_quality_max):
-        errors.append(f"origin.training_quality_initial: {o.training_quality_initial:g} exceeds "
+    if ok("origin.training_quality_baseline", "origin.training_quality_max") and (
+            o.training_quality_baseline > o.training_quality_max):
+        errors.append(f"origin.training_quality_baseline: {o.training_quality_baseline:g} exceeds "
                       f"origin.training_quality_max ({o.training_quality_max:g}); must be at most the maximum")
+    lp = p.life if dataclasses.is_dataclass(p.life) else None
+    if lp is not None and ok("params.life.retirement_age_min", "params.life.retirement_age_max") and (
+            lp.retirement_age_min > lp.retirement_age_max):
+        errors.append(f"params.life.retirement_age_min: {lp.retirement_age_min:g} exceeds "
+                      f"params.life.retirement_age_max ({lp.retirement_age_max:g}); must be at most the maximum")
+    if lp is not None and ok("params.life.retirement_age_max", "origin.entry_age", "origin.school_years") and (
+            lp.retirement_age_max <= o.entry_age + o.school_years):
+        errors.append(f"params.life.retirement_age_max: {lp.retirement_age_max:g} is not after graduation "
+                      f"(origin.entry_age {o.entry_age:g} + origin.school_years {o.school_years}); "
+                      "a career needs at least a year")
+    pol = cfg.policy
+    if dataclasses.is_dataclass(pol) and ok("policy.start_year", "years") and pol.start_year > cfg.years:
+        errors.append(f"policy.start_year: {pol.start_year} is after the last reported year (years={cfg.years}); "
+                      f"the levers take effect from a reported year, 1 to {cfg.years}")
     ok_years = ok("destination.training_years") and _list_of_numbers(
         "destination.training_years", d.training_years, errors, 1, 15, integer=True)
     ok_probs = ok("destination.training_years_probs") and _list_of_numbers(
@@ -577,7 +469,8 @@ def _cross_checks(cfg: SimConfig, bad: set[str] | None = None) -> list[str]:
                       f"{len(p.research.base_hazard)} differs from params.research.start_years "
                       f"({len(p.research.start_years)}); give one hazard per study year")
     # size: people, memory (and so time), and at least one entrant a year
-    if ok("scale", "years", "origin.intake_per_year", "origin.school_years"):
+    if ok("scale", "years", "origin.intake_per_year", "origin.school_years", "origin.entry_age",
+          "params.life.retirement_age_max"):
         intake = cfg.scale * o.intake_per_year
         people = people_simulated(cfg)
         if round(intake) < 1:
@@ -586,16 +479,7 @@ def _cross_checks(cfg: SimConfig, bad: set[str] | None = None) -> list[str]:
                           f"scale must be above {0.5 / o.intake_per_year:.2g}")
         elif people > MAX_PEOPLE:
             errors.append(f"scale: {_num(cfg.scale)} with years={cfg.years} and origin.intake_per_year="
-                          f"{o.intake_per_year} would simulate {people:,.0f} people; the limit is "
-                          f"{MAX_PEOPLE:,} people (sim.config.MAX_PEOPLE); lower scale or years")
-        elif ok("params.network.peers", "params.network.alumni"):
-            gb = memory_estimate_bytes(cfg) / 1e9
-            if gb > MAX_MEMORY_GB:
-                ties = p.network.peers + p.network.alumni
-                without_ties = (BASE_MEMORY_BYTES + people * BYTES_PER_PERSON) / 1e9
-                field_ = "scale" if without_ties > MAX_MEMORY_GB else "params.network.peers + params.network.alumni"
-                value = _num(cfg.scale) if field_ == "scale" else str(ties)
-                errors.append(f"{field_}: {value} would need about {gb:.1f} GB of memory ({people:,.0f} people "
-                              f"with {ties} network ties each); the limit is {MAX_MEMORY_GB:g} GB "
-                              "(sim.config.MAX_MEMORY_GB); lower the ties, scale or years")
+                          f"{o.intake_per_year} would simulate {people:,.0f} people (spin-up included, about "
+                          f"{memory_estimate_bytes(cfg) / 1e9:.1f} GB); the limit is {MAX_PEOPLE:,} people "
+                          "(sim.config.MAX_PEOPLE); lower scale or years")
     return errors

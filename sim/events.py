@@ -22,6 +22,8 @@ CAUSES = (
     "death",
     "left_medicine",
     "retired",
+    "left_origin",
+    "re_emigrated",
 )
 CAUSE = {name: code for code, name in enumerate(CAUSES)}
 
@@ -33,11 +35,12 @@ class EventLog:
         # (year, ids, from_stage: array or scalar, to_stage, cause code); expanded on demand
         self._chunks: list[tuple] = []
         self.count = 0
+        self.enabled = True  # off: nothing is logged (the model's spin-up)
 
     def log(self, year: int, ids: np.ndarray, from_stage, to_stage, cause) -> None:
         """Log ``ids`` moving in ``year``; ``from_stage`` and ``to_stage`` are stage codes and
         ``cause`` a cause name or an array of cause codes, each one for all or one per id."""
-        if len(ids) == 0:
+        if len(ids) == 0 or not self.enabled:
             return
         self._chunks.append((year, ids, from_stage, to_stage, CAUSE[cause] if isinstance(cause, str) else cause))
         self.count += len(ids)

@@ -1,50 +1,122 @@
-"""Compiled loops that apply the rules of :mod:`sim.decisions` to everyone who faces them.
+"""Compiled building blocks shared by every process, and how compiled code is made.
 
-Each kernel makes one pass over the people concerned (a contiguous range of ids, or a list
-of ids): it checks who is eligible, evaluates the rule, draws the person's uniform and
-records the outcome, without the intermediate arrays that the same step written as a
-chain of numpy operations would create. Kernels know the population arrays they are given
-and nothing else: the model decides who is asked and what happens next.
+Each process (``sim/processes/``) states its rules for one person and applies them in
+compiled loops over the people concerned; this module holds what they share: the
+logistic helpers, the counter-based uniform draw, stage moves, and the coefficient
+records that hand a parameter group to compiled code.
 
-Uniforms are counter-based (see :mod:`sim.streams`): ``uniform_at(key, id)`` depends only
-on the stream-year-draw key and the person's id, so a kernel may draw only for the people
-who need a draw, in any order, and get the same numbers as a whole-array draw.
+**Compiled only when a model needs it.** Rules and loops are plain Python functions marked
+with :func:`compiled`. Importing them costs nothing: numba is imported, and every marked
+function replaced in its module by a numba dispatcher, on the first call of
+:func:`compile_all` (the model makes it when it is built). Checking a configuration
+(``sim.config``, the command line) therefore never imports numba. Compiled code calls
+other compiled functions through their module (``kernels.happens``, never a name bound
+with ``from ... import``), so that it sees the dispatchers.
 
-Compiled code is cached on disk (``cache=True``): the first run on a machine compiles
-(a few seconds); later runs load it. numba keys a cached function on its own source file
-only, so the kernels' entries are also keyed on the text of the files whose code they
-compile in (:func:`_key_cache_on_dependencies`).
+**Cache.** Compiled code is cached on disk (``cache=True``): the first run on a machine
+compiles (some seconds); later runs load it. numba keys a cached function on its own source
+file only, so every entry is also keyed on the text of all files that hold compiled code
+and of the stage codes (:func:`_key_cache_on_sources`): a change to a shared helper
+recompiles everything instead of running a stale loop.
+
+**Uniforms** are counter-based: ``uniform_at(key, id)`` depends only on the
+stream-year-draw key (:mod:`sim.streams`) and the person's id, so a loop may draw only for
+the people who need a draw, in any order, and get the same numbers as a whole-array draw.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+import math
 import numbers
+import sys
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
-from numba import njit
 
-from . import decisions as d
-from . import population
-from .population import HOME_PRACTICE, HOME_TRAINING, NONE, STUDENT
+_MARKED: list[tuple[str, str, Callable]] = []     # (module, name, function), in order of definition
+_COMPILED = False
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
-_TO_UNIT = 1.0 / (1 << 53)
+
+def compiled(fn: Callable) -> Callable:
+    """Mark a module-level function for ``numba.njit(cache=True)`` by :func:`compile_all`.
+
+    Returns the function unchanged: until then it is plain Python."""
+    _MARKED.append((fn.__module__, fn.__name__, fn))
+    return fn
+
+
+def compile_all() -> None:
+    """Import numba and put a dispatcher in place of every marked function (once per process)."""
+    global _COMPILED
+    if _COMPILED:
+        return
+    from . import processes  # noqa: F401 - the process modules mark their functions on import
+    from numba import njit
+
+    made = []
+    for module_name, name, fn in _MARKED:
+        module = sys.modules[module_name]
+        dispatcher = njit(cache=True)(fn)
+        if getattr(module, name) is fn:  # not replaced meanwhile (a test's or benchmark's wrapper)
+            setattr(module, name, dispatcher)
+        made.append(dispatcher)
+    _key_cache_on_sources(made)
+    _COMPILED = True
+
+
+def compiled_functions() -> dict[str, Callable]:
+    """Every compiled function as ``module.name`` -> dispatcher (compiling first if needed)."""
+    compile_all()
+    return {f"{m}.{n}": getattr(sys.modules[m], n) for m, n, _ in _MARKED}
+
+
+def _source_files() -> list[str]:
+    from . import population
+
+    return sorted({sys.modules[m].__file__ for m, _, _ in _MARKED} | {population.__file__})
+
+
+def _key_cache_on_sources(dispatchers: list) -> None:
+    """Add a hash of every file holding compiled code (and the stage codes) to each cache stamp.
+
+    numba checks a cached function against the modification time and size of the file that
+    defines it and does not notice changes to functions or constants from other files (a
+    documented limitation of its cache); with this, such a change makes the entry stale.
+    """
+    digest = hashlib.sha256()
+    for path in _source_files():
+        digest.update(Path(path).read_bytes())
+    deps = digest.hexdigest()
+    for dispatcher in dispatchers:
+        cache_file = getattr(getattr(dispatcher, "_cache", None), "_cache_file", None)
+        if cache_file is not None and hasattr(cache_file, "_source_stamp"):
+            cache_file._source_stamp = (cache_file._source_stamp, deps)
+
+
+def _cache_files() -> list:
+    files = (getattr(getattr(d, "_cache", None), "_cache_file", None) for d in compiled_functions().values())
+    return [f for f in files if f is not None]
+
+
+def compiled_code_cached() -> bool:
+    """Whether the compiled code is already in the on-disk cache (False: the next run compiles
+    it, which takes some seconds). True when the cache cannot be inspected."""
+    indexes = (getattr(cache_file, "_index_path", None) for cache_file in _cache_files())
+    return all(Path(index).exists() for index in indexes if index is not None)
 
 
 # --- coefficients --------------------------------------------------------------------------
 
 def coefficients(params) -> np.ndarray:
     """The numbers of a parameter dataclass as a one-element structured array of floats:
-    compiled code reads ``coef[0].name`` like the dataclass's attribute (and a structured
-    array is quicker to hand to compiled code than a tuple). Lists, nested groups and text
-    are left out. Each probability ``x`` also comes as ``logit_x``, so that rules do not take
-    the same logarithm once per person."""
+    compiled code reads ``coef[0].name`` like the dataclass's attribute (a structured array
+    is quicker to hand to compiled code than a tuple). Lists, nested groups and text are left
+    out. Each probability ``x`` (a field declared in [0, 1]) also comes as ``logit_x``, so
+    that rules do not take the same logarithm once per person."""
     names, values = [], []
     for f in dataclasses.fields(params):
         v = getattr(params, f.name)
@@ -53,13 +125,92 @@ def coefficients(params) -> np.ndarray:
             values.append(float(v))
             if f.metadata.get("lo") == 0.0 and f.metadata.get("hi") == 1.0:
                 names.append(f"logit_{f.name}")
-                values.append(d.logit(float(v)))
+                values.append(_logit(float(v)))
     return np.array([tuple(values)], dtype=[(name, np.float64) for name in names])
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-9), 1.0 - 1e-9)
+    return math.log(p / (1.0 - p))
+
+
+# --- logistic helpers ----------------------------------------------------------------------
+
+@compiled
+def expit(x: float) -> float:
+    """The logistic function, without overflow for large ``|x|``."""
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+@compiled
+def logit(p: float) -> float:
+    """``ln(p / (1 - p))`` with ``p`` clipped to [1e-9, 1 - 1e-9]."""
+    p = min(max(p, 1e-9), 1.0 - 1e-9)
+    return math.log(p / (1.0 - p))
+
+
+_BINS = 64
+# log-odds of the lower edge of each of _BINS equal bins of [0, 1)
+_LOGIT_FLOOR = np.array([-np.inf] + [math.log(b / (_BINS - b)) for b in range(1, _BINS)])
+
+
+@compiled
+def happens(u: float, x: float) -> bool:
+    """Whether an event with log-odds ``x`` happens to a person whose uniform is ``u``: ``u < expit(x)``.
+
+    Most events in a year are unlikely, so a table is tried first: if ``x`` is below the
+    log-odds of the lower edge of ``u``'s bin, then ``expit(x) < u`` and no exponential is needed.
+    """
+    if x < _LOGIT_FLOOR[int(u * _BINS)]:
+        return False
+    return u < expit(x)
+
+
+_UPPER_FROM, _UPPER_STEP = -40.0, 32  # grid of log-odds -40 .. 20 in steps of 1/32
+_EXPIT_UPPER = np.array([(1.0 + 1e-6) / (1.0 + math.exp(-(_UPPER_FROM + (k + 1) / _UPPER_STEP)))
+                         for k in range(60 * _UPPER_STEP)])
+
+
+@compiled
+def expit_upper(x):
+    """A number at least ``expit(x)`` (by at most 3% and 1e-6 relative; from a table), for
+    cheap exact tests that need only an upper bound of a probability."""
+    k = int((x - _UPPER_FROM) * _UPPER_STEP)
+    if x < _UPPER_FROM or k < 0:
+        return (1.0 + 1e-6) * expit(x)
+    if k >= _EXPIT_UPPER.shape[0]:
+        return 1.0 + 1e-6
+    return _EXPIT_UPPER[k]
+
+
+_FINE_BINS = 1024
+_FINE_FLOOR = np.array([-np.inf] + [math.log(b / (_FINE_BINS - b)) for b in range(1, _FINE_BINS)])
+
+
+@compiled
+def surely_not(u, x_near, margin):
+    """True only if :func:`happens` is False for ``u`` and every ``x`` within ``margin`` of
+    ``x_near``: a cheap exact filter when ``x_near`` is an approximation of the log-odds
+    with a known error (say, from a stored partial sum), so that the exact log-odds are
+    computed only for the few it does not settle. Uses a finer table than
+    :func:`happens`; the margin must cover the approximation's error and is at least 1e-9,
+    far above the rounding of the table and of :func:`expit`."""
+    return x_near + max(margin, 1e-9) < _FINE_FLOOR[int(u * _FINE_BINS)]
 
 
 # --- random numbers --------------------------------------------------------------------------
 
-@njit(cache=True)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+_TO_UNIT = 1.0 / (1 << 53)
+
+
+@compiled
 def uniform_at(key, i):
     """SplitMix64 (Steele, Lea & Flood 2014) of the id offset by the stream key, as U[0, 1)."""
     z = np.uint64(i) * _GOLDEN + key
@@ -71,17 +222,59 @@ def uniform_at(key, i):
     return np.float64(z >> _S11) * _TO_UNIT
 
 
-@njit(cache=True)
+_S32 = np.uint64(32)
+_LOW32 = np.uint64(0xFFFFFFFF)
+_TO_UNIT32 = 1.0 / (1 << 32)
+
+
+@compiled
+def uniform_pair_at(key, i):
+    """Two U[0, 1) from one SplitMix64 draw (its upper and lower 32 bits): for draws that
+    need 32 bits of resolution, at half the cost."""
+    z = np.uint64(i) * _GOLDEN + key
+    z ^= z >> _S30
+    z *= _M1
+    z ^= z >> _S27
+    z *= _M2
+    z ^= z >> _S31
+    return np.float64(np.int64(z >> _S32)) * _TO_UNIT32, np.float64(np.int64(z & _LOW32)) * _TO_UNIT32
+
+
+@compiled
+def splitmix_at(key, i):
+    """The 64-bit SplitMix64 output behind :func:`uniform_at` and :func:`uniform_pair_at`."""
+    return _mix(np.uint64(i) * _GOLDEN + key)
+
+
+@compiled
+def _mix(z):
+    z ^= z >> _S30
+    z *= _M1
+    z ^= z >> _S27
+    z *= _M2
+    z ^= z >> _S31
+    return z
+
+
+@compiled
+def stream_key(base, year, draw):
+    """The key of one (stream, year, draw) from the stream's base key: SplitMix64's finaliser
+    of the base mixed with the finaliser of the year and draw (see :mod:`sim.streams`)."""
+    return _mix(base ^ _mix(np.uint64(year + 1_000_003) * _GOLDEN + np.uint64(draw)))
+
+
+@compiled
 def uniforms(ids, key):
+    """``uniform_at(key, id)`` for each id."""
     out = np.empty(ids.shape[0], np.float64)
     for j in range(ids.shape[0]):
         out[j] = uniform_at(key, ids[j])
     return out
 
 
-# --- selection -------------------------------------------------------------------------------
+# --- selection and moves -----------------------------------------------------------------------
 
-@njit(cache=True)
+@compiled
 def in_stage(ids, stage, s):
     """The ids whose stage is ``s``, in order."""
     out = np.empty(ids.shape[0], np.int64)
@@ -93,19 +286,20 @@ def in_stage(ids, stage, s):
     return out[:n]
 
 
-@njit(cache=True)
-def training_done(lo, hi, stage, home_training_end, year):
-    """Ids in ``lo..hi-1`` in home training whose training ends by ``year``."""
-    out = np.empty(max(hi - lo, 0), np.int64)
+@compiled
+def still_mobile(ids, stage):
+    """The ids on the pathway abroad, abroad or returned (not at home without having gone, nor gone)."""
+    out = np.empty(ids.shape[0], np.int64)
     n = 0
-    for i in range(lo, hi):
-        if stage[i] == HOME_TRAINING and home_training_end[i] <= year:
-            out[n] = i
+    for j in range(ids.shape[0]):
+        s = stage[ids[j]]
+        if s >= 3 and s <= 8:  # preparing_abroad .. returned_academic (sim.population.STAGES)
+            out[n] = ids[j]
             n += 1
     return out[:n]
 
 
-@njit(cache=True)
+@compiled
 def move(ids, to_stages, stage, stage_since, year, stocks):
     """Move each of ``ids`` to its stage in ``to_stages`` in ``year``, keeping the stock by
     stage; returns the stages they left."""
@@ -121,294 +315,139 @@ def move(ids, to_stages, stage, stage_since, year, stocks):
     return left
 
 
-# --- 1. research engagement -----------------------------------------------------------------
+# --- distributions ---------------------------------------------------------------------------
 
-@njit(cache=True)
-def research_engagement(lo, hi, year, stage, cohort, research, research_year, motivation, time_barrier,
-                        pay_barrier, orientation, section, hazard_by_study_year, mentor_found_by_section,
-                        key_seek, key_found, coef, reference):
-    """Students in ids ``lo..hi-1`` not yet engaged seek a project and may find a mentor.
-    The study year of a student in ``year`` is ``year - cohort + 1``. Returns how many started."""
-    p, ref = coef[0], reference[0]
-    started = 0
-    top = hazard_by_study_year.shape[0]
-    seek = np.empty(top)
-    for sy in range(top):
-        seek[sy] = d.seek_logit(hazard_by_study_year[sy], ref)
-    for i in range(lo, hi):
-        if stage[i] != STUDENT or research[i]:
-            continue
-        sy = year - cohort[i] + 1
-        if sy < 0 or sy >= top or hazard_by_study_year[sy] <= 0.0:
-            continue
-        x = d.research_interest_logit(p, ref, seek[sy], motivation[i], time_barrier[i], pay_barrier[i],
-                                      orientation[i] == 1)
-        if d.happens(uniform_at(key_seek, i), x) and uniform_at(key_found, i) < mentor_found_by_section[section[i]]:
-            research[i] = True
-            research_year[i] = year
-            started += 1
-    return started
+# Acklam's rational approximation of the standard-normal quantile (relative error < 1.2e-9)
+_PPF_A = np.array([-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
+                   1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00])
+_PPF_B = np.array([-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+                   6.680131188771972e+01, -1.328068155288572e+01])
+_PPF_C = np.array([-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+                   -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00])
+_PPF_D = np.array([7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00])
 
 
-# --- 2-3. electives ----------------------------------------------------------------------------
-
-@njit(cache=True)
-def elective_applicants(lo, hi, year, stage, cohort, n_electives, max_per_student, elective_study_year,
-                        motivation, english, standing, resources, family_home, peer_counts, inv_ties, key, coef, reference):
-    """Students in an elective study year with electives left to take who apply this year."""
-    p, ref = coef[0], reference[0]
-    out = np.empty(max(hi - lo, 0), np.int64)
-    n = 0
-    top = elective_study_year.shape[0]
-    for i in range(lo, hi):
-        if stage[i] != STUDENT or n_electives[i] >= max_per_student:
-            continue
-        sy = year - cohort[i] + 1
-        if sy < 0 or sy >= top or not elective_study_year[sy]:
-            continue
-        x = d.elective_apply_logit(p, ref, motivation[i], english[i], standing[i], resources[i], family_home[i],
-                                   peer_counts[i] * inv_ties)
-        if d.happens(uniform_at(key, i), x):
-            out[n] = i
-            n += 1
-    return out[:n]
+@compiled
+def norm_ppf(p):
+    """The standard-normal quantile of ``p`` (clipped to [1e-16, 1 - 1e-16])."""
+    p = min(max(p, 1e-16), 1.0 - 1e-16)
+    if p < 0.02425:
+        q = math.sqrt(-2.0 * math.log(p))
+        return ((((((_PPF_C[0] * q + _PPF_C[1]) * q + _PPF_C[2]) * q + _PPF_C[3]) * q + _PPF_C[4]) * q + _PPF_C[5])
+                / ((((_PPF_D[0] * q + _PPF_D[1]) * q + _PPF_D[2]) * q + _PPF_D[3]) * q + 1.0))
+    if p > 1.0 - 0.02425:
+        q = math.sqrt(-2.0 * math.log(1.0 - p))
+        return -((((((_PPF_C[0] * q + _PPF_C[1]) * q + _PPF_C[2]) * q + _PPF_C[3]) * q + _PPF_C[4]) * q + _PPF_C[5])
+                 / ((((_PPF_D[0] * q + _PPF_D[1]) * q + _PPF_D[2]) * q + _PPF_D[3]) * q + 1.0))
+    q = p - 0.5
+    r = q * q
+    return ((((((_PPF_A[0] * r + _PPF_A[1]) * r + _PPF_A[2]) * r + _PPF_A[3]) * r + _PPF_A[4]) * r + _PPF_A[5]) * q
+            / (((((_PPF_B[0] * r + _PPF_B[1]) * r + _PPF_B[2]) * r + _PPF_B[3]) * r + _PPF_B[4]) * r + 1.0))
 
 
-@njit(cache=True)
-def elective_offers(app, english, standing, research, noise, threshold_hic, threshold_lmic, key_hic, key_type,
-                    coef, reference):
-    """Each applicant's wished host (high-income or not) and elective type (research or
-    clinical), whether they meet that host's English threshold, and their priority with
-    hosts: grades plus English plus noise (``noise``: one standard normal per applicant)."""
-    p, ref = coef[0], reference[0]
-    m = app.shape[0]
-    hic = np.empty(m, np.bool_)
-    research_type = np.empty(m, np.bool_)
-    eligible = np.empty(m, np.bool_)
-    priority = np.empty(m, np.float64)
-    for j in range(m):
-        i = app[j]
-        hic[j] = d.happens(uniform_at(key_hic, i), d.elective_prefers_hic_logit(p, ref, english[i]))
-        research_type[j] = d.happens(uniform_at(key_type, i), d.elective_research_logit(p, research[i]))
-        eligible[j] = english[i] >= (threshold_hic if hic[j] else threshold_lmic)
-        priority[j] = standing[i] + english[i] + p.host_priority_noise_sd * noise[j]
-    return hic, research_type, eligible, priority
+@compiled
+def norm_cdf(x):
+    """The standard-normal distribution function."""
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
 
 
-@njit(cache=True)
-def elective_uptake(ids, hic, award, resources, family_funds, scholarship, cost_hic, cost_lmic, key, coef):
-    """Whether each accepted student can pay: family funds (``resources`` times ``family_funds``)
-    plus any scholarship, against the cost of the host they chose (USD)."""
-    p = coef[0]
-    takes = np.empty(ids.shape[0], np.bool_)
-    for j in range(ids.shape[0]):
-        i = ids[j]
-        funds = resources[i] * family_funds + (scholarship if award[j] else 0.0)
-        cost = cost_hic if hic[j] else cost_lmic
-        takes[j] = d.happens(uniform_at(key, i), d.afford_logit(p, funds, cost))
-    return takes
-
-
-@njit(cache=True)
-def electives_taken(who, hic, research_type, n_electives, elective_type, elective_dest, hic_elective, role_model,
-                    transformed, research_tilt, intl_health, key_role, key_trans, key_tilt, key_intl, coef):
-    """Record the electives taken and what each did (SON2021 Box 2): role model met,
-    perspective transformed, and the research (research electives) and international-health
-    (low/middle-income hosts) tilts. A first elective sets the person's elective type and
-    destination. Returns who took their first elective."""
-    p = coef[0]
-    first = np.empty(who.shape[0], np.int64)
-    n_first = 0
-    for j in range(who.shape[0]):
-        i = who[j]
-        if n_electives[i] == 0:
-            elective_type[i] = 1 if research_type[j] else 0
-            elective_dest[i] = 0 if hic[j] else 1
-            first[n_first] = i
-            n_first += 1
-        n_electives[i] += 1
-        if hic[j]:
-            hic_elective[i] = True
-        if uniform_at(key_role, i) < p.role_model:
-            role_model[i] = True
-        if uniform_at(key_trans, i) < p.perspective_transformed:
-            transformed[i] = True
-        if research_type[j] and uniform_at(key_tilt, i) < p.research_tilt_given_research:
-            research_tilt[i] = True
-        if not hic[j] and uniform_at(key_intl, i) < p.intl_health_given_lmic:
-            intl_health[i] = True
-    return first[:n_first]
-
-
-# --- graduation --------------------------------------------------------------------------------
-
-@njit(cache=True)
-def graduation(lo, hi, year, school_years, home_training_years, stage, student_year, research, publication,
-               grad_year, home_training_end, pathway_logit, hic_elective, role_model, transformed, english,
-               motivation, family_home, resources, research_tilt, intl_health, publication_given_research,
-               income_gap, key_pub, coef, reference):
-    """Final-year students graduate (publication, the fixed part of the pathway decision);
-    the others move up a study year. Returns the graduates."""
-    p, ref = coef[0], reference[0]
-    out = np.empty(max(hi - lo, 0), np.int64)
-    n = 0
-    for i in range(lo, hi):
-        if stage[i] != STUDENT:
-            continue
-        if student_year[i] < school_years:
-            student_year[i] += 1
-            continue
-        publication[i] = research[i] and uniform_at(key_pub, i) < publication_given_research
-        grad_year[i] = year
-        home_training_end[i] = year + home_training_years
-        pathway_logit[i] = d.pathway_fixed_logit(p, ref, income_gap, hic_elective[i], role_model[i], transformed[i],
-                                                 english[i], motivation[i], family_home[i], resources[i],
-                                                 research[i], research_tilt[i], intl_health[i])
-        out[n] = i
-        n += 1
-    return out[:n]
-
-
-# --- 4. the pathway abroad ---------------------------------------------------------------------
-
-@njit(cache=True)
-def pathway_starters(lo, hi, stage, pathway_year, pathway_logit, satisfaction_offset, quality, peer_counts,
-                     inv_ties, emigration_culture, key, coef, reference):
-    """Doctors at home (in training or practice) who have not started yet and start this year.
-    Dissatisfaction is one minus training quality as the person perceives it, within [0, 1]."""
-    p, ref = coef[0], reference[0]
-    out = np.empty(max(hi - lo, 0), np.int64)
-    n = 0
-    for i in range(lo, hi):
-        s = stage[i]
-        if (s != HOME_TRAINING and s != HOME_PRACTICE) or pathway_year[i] != NONE:
-            continue
-        satisfaction = min(max(quality + satisfaction_offset[i], 0.0), 1.0)
-        x = d.pathway_start_logit(p, ref, emigration_culture, pathway_logit[i], 1.0 - satisfaction,
-                                  peer_counts[i] * inv_ties)
-        if d.happens(uniform_at(key, i), x):
-            out[n] = i
-            n += 1
-    return out[:n]
-
-
-@njit(cache=True)
-def exam_results(ids, standing, english, pass_prob, key, coef, reference):
-    p, ref = coef[0], reference[0]
-    passed = np.empty(ids.shape[0], np.bool_)
-    logit_base = d.logit(pass_prob)
-    for j in range(ids.shape[0]):
-        i = ids[j]
-        passed[j] = d.happens(uniform_at(key, i), d.exam_pass_logit(p, ref, logit_base, standing[i], english[i]))
-    return passed
-
-
-@njit(cache=True)
-def exam_give_ups(ids, resources, exam_cost, key, coef):
-    p = coef[0]
-    quits = np.empty(ids.shape[0], np.bool_)
-    for j in range(ids.shape[0]):
-        i = ids[j]
-        quits[j] = uniform_at(key, i) < d.exam_give_up_prob(p, exam_cost, resources[i])
-    return quits
-
-
-@njit(cache=True)
-def match_scores(ids, exam_score, hic_elective, research, role_model, noise, coef):
-    p = coef[0]
-    out = np.empty(ids.shape[0], np.float64)
-    for j in range(ids.shape[0]):
-        i = ids[j]
-        out[j] = d.match_score(p, exam_score[i], hic_elective[i], research[i], role_model[i], noise[j])
+@compiled
+def norm_ppfs(ps):
+    out = np.empty(ps.shape[0], np.float64)
+    for j in range(ps.shape[0]):
+        out[j] = norm_ppf(ps[j])
     return out
 
 
-@njit(cache=True)
-def departures(ids, year, training_years, training_years_probs, j1_share, role_model, abroad_start, training_end,
-               visa, wish_improve, key_duration, key_visa, key_wish, coef):
-    """People leaving to train abroad: the programme's length (drawn from the destination's
-    distribution), the visa (J-1 or H-1B) and whether they wish to improve training at home."""
-    p = coef[0]
-    total = training_years_probs.sum()
-    for j in range(ids.shape[0]):
-        i = ids[j]
-        u = uniform_at(key_duration, i) * total
-        c = 0
-        cum = training_years_probs[0]
-        while c < training_years.shape[0] - 1 and u >= cum:
-            c += 1
-            cum += training_years_probs[c]
-        abroad_start[i] = year
-        training_end[i] = year + training_years[c]
-        visa[i] = 1 if uniform_at(key_visa, i) < j1_share else 2
-        wish_p = p.wish_improve_given_role_model if role_model[i] else p.wish_improve_base
-        wish_improve[i] = uniform_at(key_wish, i) < wish_p
+@compiled
+def _beta_cf(a, b, x):
+    """Continued fraction of the incomplete beta function (modified Lentz)."""
+    tiny = 1e-300
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 - qab * x / qap
+    if abs(d) < tiny:
+        d = tiny
+    d = 1.0 / d
+    h = d
+    for m in range(1, 500):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1.0 + aa * d
+        if abs(d) < tiny:
+            d = tiny
+        c = 1.0 + aa / c
+        if abs(c) < tiny:
+            c = tiny
+        d = 1.0 / d
+        h *= d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1.0 + aa * d
+        if abs(d) < tiny:
+            d = tiny
+        c = 1.0 + aa / c
+        if abs(c) < tiny:
+            c = tiny
+        d = 1.0 / d
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < 1e-13:
+            break
+    return h
 
 
-# --- 5-6. return and sector ----------------------------------------------------------------------
-
-@njit(cache=True)
-def return_choices(ids, year, family_home, abroad_start, wish_improve, training_done_year, income_gap_eff,
-                   reintegration_eff, at_training_end, key, coef, reference):
-    p, ref = coef[0], reference[0]
-    back = np.empty(ids.shape[0], np.bool_)
-    for j in range(ids.shape[0]):
-        i = ids[j]
-        x = d.return_logit(p, ref, family_home[i], year - abroad_start[i], wish_improve[i],
-                           year - training_done_year[i], income_gap_eff, reintegration_eff, at_training_end)
-        back[j] = d.happens(uniform_at(key, i), x)
-    return back
-
-
-@njit(cache=True)
-def sectors_on_return(ids, research, wish_improve, research_tilt, orientation, public_system_satisfaction,
-                      knowledge_absorption, reintegration_support, key_sector, key_kt, coef):
-    """Each returnee's sector (0 public, 1 private, 2 academic) and whether they transfer knowledge."""
-    p = coef[0]
-    m = ids.shape[0]
-    sector = np.empty(m, np.int8)
-    kt = np.empty(m, np.bool_)
-    for j in range(m):
-        i = ids[j]
-        s = d.sector_choice(p, public_system_satisfaction, research[i], wish_improve[i], research_tilt[i],
-                            orientation[i] == 2, uniform_at(key_sector, i))
-        sector[j] = s
-        kt[j] = uniform_at(key_kt, i) < d.knowledge_transfer_prob(p, knowledge_absorption, s, reintegration_support)
-    return sector, kt
+@compiled
+def beta_cdf(a, b, x):
+    """The Beta(a, b) distribution function (regularised incomplete beta) at ``x``."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    ln_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log(1.0 - x)
+    front = math.exp(ln_front)
+    if x < (a + 1.0) / (a + b + 2.0):
+        return front * _beta_cf(a, b, x) / a
+    return 1.0 - front * _beta_cf(b, a, 1.0 - x) / b
 
 
-# --- the on-disk cache ---------------------------------------------------------------------------
-
-def _cache_files() -> list:
-    """The on-disk cache entries of this module's compiled functions (numba's ``IndexDataCacheFile``)."""
-    files = (getattr(getattr(obj, "_cache", None), "_cache_file", None) for obj in list(globals().values()))
-    return [f for f in files if f is not None]
-
-
-def _key_cache_on_dependencies() -> None:
-    """Make a change to :mod:`sim.decisions` or :mod:`sim.population` invalidate the kernels' cache.
-
-    numba checks a cached function against the modification time and size of the file that
-    defines it, and does not notice changes to functions or constants from other files
-    (a documented limitation of its cache). The kernels here compile in the rules of
-    :mod:`sim.decisions` and the stage codes of :mod:`sim.population`, so a kernel cached
-    before those changed would run the old rule. Adding a hash of those files to each
-    kernel's cache stamp makes such an entry stale, and numba compiles afresh.
-    """
-    digest = hashlib.sha256()
-    for module in (d, population):
-        digest.update(Path(module.__file__).read_bytes())
-    deps = digest.hexdigest()
-    for cache_file in _cache_files():
-        if hasattr(cache_file, "_source_stamp"):
-            cache_file._source_stamp = (cache_file._source_stamp, deps)
+@compiled
+def _beta_cdfs(a, b, xs):
+    out = np.empty(xs.shape[0], np.float64)
+    for j in range(xs.shape[0]):
+        out[j] = beta_cdf(a, b, xs[j])
+    return out
 
 
-_key_cache_on_dependencies()
+QUANTILE_POINTS = 1025   # quantile tables hold the value at p = k / (QUANTILE_POINTS - 1)
 
 
-def compiled_code_cached() -> bool:
-    """Whether the kernels' compiled code is already in the on-disk cache (False: the next
-    run compiles it, which takes several seconds). True when the cache cannot be inspected."""
-    indexes = (getattr(cache_file, "_index_path", None) for cache_file in _cache_files())
-    return all(Path(index).exists() for index in indexes if index is not None)
+@functools.lru_cache(maxsize=256)
+def beta_quantiles(a: float, b: float) -> np.ndarray:
+    """Quantile table of Beta(a, b): the value at ``p = k / 1024`` for k = 0..1024, for
+    :func:`from_table` (read-only; cached). Built by inverting the exact distribution function
+    on a grid that is dense near 0 and 1, where the density may be steep."""
+    grid = (1.0 - np.cos(np.linspace(0.0, np.pi, 4097))) / 2.0
+    cdf = np.maximum.accumulate(_beta_cdfs(float(a), float(b), grid))
+    table = np.interp(np.linspace(0.0, 1.0, QUANTILE_POINTS), cdf, grid)
+    table.flags.writeable = False
+    return table
+
+
+def _normal_quantiles() -> np.ndarray:
+    """Quantile table of the standard normal (the ends, at p = 0 and 1, set to -/+ 6)."""
+    from statistics import NormalDist
+
+    p = np.linspace(0.0, 1.0, QUANTILE_POINTS)
+    inner = [NormalDist().inv_cdf(x) for x in p[1:-1]]
+    return np.array([-6.0, *inner, 6.0])
+
+
+NORMAL_QUANTILES = _normal_quantiles()
+
+
+@compiled
+def from_table(table, u):
+    """The quantile at ``u`` by linear interpolation in a table of :func:`beta_quantiles`."""
+    x = u * (table.shape[0] - 1)
+    k = min(int(x), table.shape[0] - 2)
+    f = x - k
+    return table[k] + f * (table[k + 1] - table[k])

@@ -13,21 +13,25 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .events import CAUSES
+from .events import CAUSE, CAUSES
 from .model import ENV, FLOWS, CareerModel
-from .population import (ELECTIVE_DESTINATIONS, ELECTIVE_TYPES, EXITED, NONE, PRACTISING_ABROAD, RETURNED,
+from .population import (ELECTIVE_PLACES, ELECTIVE_TYPES, EXITED, NO_YEAR, NONE, PRACTISING_ABROAD, RETURNED,
                          SECTORS, STAGES, TRAINING_ABROAD)
 
 # flows published in timeseries.parquet (the contract's names first, then extras)
 PUBLISHED_FLOWS = ("entrants", "graduates", "electives_started", "applications", "matches", "departures",
                    "returns", "students_enrolled", "elective_applications", "electives_accepted", "electives_hic",
-                   "electives_research", "scholarships", "research_started", "pathway_starts", "exams_passed",
-                   "visa_denied", "forced_returns", "gave_up", "exits")
+                   "electives_destination", "electives_research", "scholarships", "research_started",
+                   "intentions_formed", "intentions_lapsed", "pathway_starts", "exams_passed", "visa_denied",
+                   "forced_returns", "reemigrations", "gave_up", "exits")
+
+RETURN_NEAR_RETIREMENT_AGE = 55  # returns at this age or later count as returns near the end of a career
 
 
 def timeseries(model: CareerModel) -> pd.DataFrame:
-    years = np.arange(1, model.cfg.years + 1)
-    df = pd.DataFrame({"year": years})
+    """One row per reported year (``year`` is the calendar year): stocks at the end of the
+    year, flows during it, the environment, and the initial population."""
+    df = pd.DataFrame({"year": model.calendar_year(np.arange(1, model.cfg.years + 1))})
     for j, name in enumerate(STAGES):
         df[name] = model.stock_records[:, j]
     for name in PUBLISHED_FLOWS:
@@ -39,11 +43,12 @@ def timeseries(model: CareerModel) -> pd.DataFrame:
 
 
 def events(model: CareerModel) -> pd.DataFrame:
+    """One row per change of stage in the reported years (``year`` is the calendar year)."""
     ev = model.events.arrays()
     stage_names = pd.CategoricalDtype(list(STAGES))
     frm = pd.Categorical.from_codes(ev["from_stage"].astype(np.int64), dtype=stage_names)  # -1 -> missing
     return pd.DataFrame({
-        "year": ev["year"].astype(np.int32),
+        "year": model.calendar_year(ev["year"].astype(np.int32)),
         "agent_id": ev["agent_id"],
         "from_stage": frm,
         "to_stage": pd.Categorical.from_codes(ev["to_stage"].astype(np.int64), dtype=stage_names),
@@ -93,69 +98,97 @@ def km_median(durations: np.ndarray, observed: np.ndarray) -> tuple[float | None
     return float(durations.max()), 1
 
 
-def _group_metrics(model: CareerModel, grads: np.ndarray) -> dict:
+_GROUP_FLAGS = ("elective_share_cohort", "intention_share", "went_abroad_share", "applicant_share",
+                "research_engagement_share", "publication_share")
+
+
+def _graduate_flags(model: CareerModel, grads: np.ndarray) -> dict[str, np.ndarray]:
+    """Per graduate, the events the subgroup shares count (gathered once for all subgroups)."""
     pop, horizon = model.pop, model.year
-    went = pop.abroad_start[grads] != NONE
     done = pop.training_done_year[grads]
-    eligible10 = (done != NONE) & (done <= horizon - 10)
-    back10 = eligible10 & (pop.return_year[grads] != NONE) & (pop.return_year[grads] - done <= 10)
-    return _expand({
-        "graduates_total": int(len(grads)),
-        "elective_share_cohort": _share(pop.n_electives[grads] > 0, len(grads)),
-        "went_abroad_share": _share(went, len(grads)),
-        "applicant_share": _share(pop.pathway_year[grads] != NONE, len(grads)),
-        "return_share_10y": _share(back10, eligible10),
-        "research_engagement_share": _share(pop.research[grads], len(grads)),
-        "publication_share": _share(pop.publication[grads], len(grads)),
-    })
+    eligible10 = (done >= 1) & (done <= horizon - 10)
+    ret = pop.first_return_year[grads]
+    return {
+        "elective_share_cohort": pop.n_electives[grads] > 0,
+        "intention_share": pop.intention_year[grads] != NO_YEAR,
+        "went_abroad_share": pop.abroad_start[grads] != NO_YEAR,
+        "applicant_share": pop.pathway_year[grads] != NO_YEAR,
+        "research_engagement_share": pop.research[grads],
+        "publication_share": pop.publication[grads],
+        "eligible10": eligible10,
+        "back10": eligible10 & (ret != NO_YEAR) & (ret - done <= 10),
+    }
+
+
+def _group_metrics(flags: dict[str, np.ndarray], members: np.ndarray) -> dict:
+    """The subgroup metrics for the graduates selected by the boolean mask ``members``."""
+    n = int(np.count_nonzero(members))
+    out: dict = {"graduates_total": n}
+    for name in _GROUP_FLAGS:
+        out[name] = _share(np.count_nonzero(flags[name] & members), n)
+    out["return_share_10y"] = _share(np.count_nonzero(flags["back10"] & members),
+                                     np.count_nonzero(flags["eligible10"] & members))
+    order = ("graduates_total", "elective_share_cohort", "intention_share", "went_abroad_share", "applicant_share",
+             "return_share_10y", "research_engagement_share", "publication_share")
+    return _expand({k: out[k] for k in order})
 
 
 def summary(model: CareerModel) -> dict:
+    """The run's outcome metrics (docs/outputs.md), over the reported years only: rates count
+    people who graduated, trained, applied or returned inside the horizon."""
     pop, horizon = model.pop, model.year
     n = pop.n
     flows = {name: model.flow_records[:, j] for j, name in enumerate(FLOWS)}
-    grads = np.flatnonzero(pop.grad_year[:n] != NONE)
+    grads = np.flatnonzero(pop.grad_year[:n] >= 1)
     enrolled = flows["students_enrolled"]
     taught = enrolled > 0  # years with students enrolled
     rate = flows["electives_started"][taught] / enrolled[taught]
     electives = flows["electives_started"].sum()
-    applied = np.flatnonzero(pop.first_round_year[:n] != NONE)
+    first_round = pop.first_round_year[:n]
+    applied = np.flatnonzero(first_round >= 1)
     matched_round = pop.matched_round[applied]
-    followed4 = applied[pop.first_round_year[applied] <= horizon - 3]
+    followed4 = applied[first_round[applied] <= horizon - 3]
     # return within k years of finishing training, among those with k years of follow-up
     done = pop.training_done_year[:n]
-    ret = pop.return_year[:n]
+    ret = pop.first_return_year[:n]
 
     def return_share(k: int) -> tuple[float | None, int]:
-        elig = (done != NONE) & (done <= horizon - k)
-        return _share(elig & (ret != NONE) & (ret - done <= k), elig)
+        elig = (done >= 1) & (done <= horizon - k)
+        return _share(elig & (ret != NO_YEAR) & (ret - done <= k), elig)
 
-    # Kaplan-Meier: start of training abroad -> return; censored at the horizon or on exit
-    started = np.flatnonzero(pop.abroad_start[:n] != NONE)
-    returned = pop.return_year[started] != NONE
-    end = np.where(returned, pop.return_year[started],
-                   np.where(pop.exit_year[started] != NONE, pop.exit_year[started], horizon))
+    # Kaplan-Meier: start of training abroad -> first return; censored at exit or the horizon
+    started = np.flatnonzero(pop.abroad_start[:n] >= 1)
+    returned = ret[started] != NO_YEAR
+    end = np.where(returned, ret[started],
+                   np.where(pop.exit_year[started] != NO_YEAR, pop.exit_year[started], horizon))
     med, censored = km_median((end - pop.abroad_start[started]).astype(float), returned)
     stage = pop.stage[:n]
-    returnees_now = np.isin(stage, RETURNED)
+    returnees_now = (stage >= RETURNED[0]) & (stage <= RETURNED[-1])
     sector_now = {s: _share(stage == code, returnees_now) for s, code in zip(SECTORS, RETURNED)}
-    ever_returned = ret != NONE
+    returned_in = pop.return_year[:n] >= 1  # whose last return fell in the horizon
+    academic_in = returned_in & (pop.sector[:n] == 2)
     in_model_grads = grads[stage[grads] != EXITED]
     abroad_now = np.isin(stage[in_model_grads], (TRAINING_ABROAD, PRACTISING_ABROAD))
     accepted = int(flows["electives_accepted"].sum())
+    exited_in = np.flatnonzero(pop.exit_year[:n] >= 1)
+    age_at_exit = model.age(exited_in, pop.exit_year[exited_in])
+    retired = age_at_exit[pop.exit_cause[exited_in] == CAUSE["retired"]]
+    returns_in = np.flatnonzero(returned_in)
     out = _expand({
         "graduates_total": int(len(grads)),
         # mean over years of the yearly rate; n counts student-years enrolled
         "elective_rate_annual": (float(rate.mean()) if taught.any() else None, int(enrolled.sum())),
         "elective_share_cohort": _share(pop.n_electives[grads] > 0, len(grads)),
         "elective_share_hic": _share(flows["electives_hic"].sum(), electives),
+        "elective_share_destination": _share(flows["electives_destination"].sum(), electives),
         "elective_share_research": _share(flows["electives_research"].sum(), electives),
         "elective_oversubscription": (float(flows["elective_applications"].sum() / accepted) if accepted else None,
                                       accepted),
         "research_engagement_share": _share(pop.research[grads], len(grads)),
         "publication_share": _share(pop.publication[grads], len(grads)),
-        "applicant_share": _share(pop.pathway_year[grads] != NONE, len(grads)),
-        "went_abroad_share": _share(pop.abroad_start[grads] != NONE, len(grads)),
+        "intention_share": _share(pop.intention_year[grads] != NO_YEAR, len(grads)),
+        "applicant_share": _share(pop.pathway_year[grads] != NO_YEAR, len(grads)),
+        "went_abroad_share": _share(pop.abroad_start[grads] != NO_YEAR, len(grads)),
         "match_rate": _share(flows["matches"].sum(), flows["applications"].sum()),
         "first_attempt_match_share": _share(matched_round == 1, len(applied)),
         "eventual_match_share": _share((pop.matched_round[followed4] != NONE) & (pop.matched_round[followed4] <= 4),
@@ -167,7 +200,8 @@ def summary(model: CareerModel) -> dict:
         "returnee_share_public": sector_now["public"],
         "returnee_share_private": sector_now["private"],
         "returnee_share_academic": sector_now["academic"],
-        "knowledge_transfer_index": _share(pop.kt[:n] & ever_returned, ever_returned),
+        "knowledge_transfer_index": _share(pop.kt[:n] & returned_in, returned_in),
+        "knowledge_transfer_index_academic": _share(pop.kt[:n] & academic_in, academic_in),
         "home_training_quality_start": float(model.quality_start),
         "home_training_quality_end": float(model.quality),
         "abroad_share_end": _share(abroad_now, len(in_model_grads)),
@@ -177,22 +211,31 @@ def summary(model: CareerModel) -> dict:
         "departures_total": int(flows["departures"].sum()),
         "returns_total": int(flows["returns"].sum()),
         "forced_returns_total": int(flows["forced_returns"].sum()),
+        "reemigrations_total": int(flows["reemigrations"].sum()),
+        "returns_near_retirement_total": int((model.age(returns_in, pop.return_year[returns_in])
+                                              >= RETURN_NEAR_RETIREMENT_AGE).sum()),
+        "retirements_total": int(len(retired)),
+        "deaths_total": int((pop.exit_cause[exited_in] == CAUSE["death"]).sum()),
+        "median_retirement_age": (float(np.median(retired)) if len(retired) else None, int(len(retired))),
     })
-    el = pop.elective_dest[grads]
+    place = pop.elective_place[grads]
     et = pop.elective_type[grads]
     female = pop.female[grads]
+    flags = _graduate_flags(model, grads)
+
+    def group(mask):
+        return _group_metrics(flags, mask)
+
     out["by_group"] = {
-        "elective": {"yes": _group_metrics(model, grads[el != NONE]),
-                     "no": _group_metrics(model, grads[el == NONE])},
-        "elective_destination": {name: _group_metrics(model, grads[el == code])
-                                 for code, name in enumerate(ELECTIVE_DESTINATIONS)},
-        "elective_type": {name: _group_metrics(model, grads[et == code])
-                          for code, name in enumerate(ELECTIVE_TYPES)},
-        "sex": {"female": _group_metrics(model, grads[female]), "male": _group_metrics(model, grads[~female])},
+        "elective": {"yes": group(place != NONE), "no": group(place == NONE)},
+        "elective_destination": {"hic": group((place == 0) | (place == 1)), "lmic": group(place == 2)},
+        "elective_place": {name: group(place == code) for code, name in enumerate(ELECTIVE_PLACES)},
+        "elective_type": {name: group(et == code) for code, name in enumerate(ELECTIVE_TYPES)},
+        "sex": {"female": group(female), "male": group(~female)},
     }
     o = model.cfg.origin
     if o.second_section is not None:
         sec = pop.section[grads]
-        out["by_group"]["section"] = {o.main_section: _group_metrics(model, grads[sec == 0]),
-                                      o.second_section.name: _group_metrics(model, grads[sec == 1])}
+        out["by_group"]["section"] = {o.main_section: group(sec == 0), o.second_section.name: group(sec == 1)}
     return out
+

@@ -30,66 +30,86 @@ SECTORS = ("public", "private", "academic")
 
 ORIENTATIONS = ("clinical", "research", "policy")
 ELECTIVE_TYPES = ("clinical", "research")
-ELECTIVE_DESTINATIONS = ("hic", "lmic")
+# where an elective was taken: in the destination country itself, in another high-income
+# country, or in a low/middle-income country
+ELECTIVE_PLACES = ("destination", "other_hic", "lmic")
+ELECTIVE_DESTINATIONS = ("hic", "lmic")   # the contract's grouping: destination and other_hic are hic
 VISAS = ("none", "j1", "h1b")
 
-NONE = -1  # "not yet" for year fields and categorical codes
+NONE = -1  # "none" for categorical codes (elective type and place, sector)
+NO_YEAR = -32768  # "not yet" for year fields (spin-up years are 0 and below, so -1 is a year)
 
-# name -> (dtype, fill value)
+DRAWN = None  # fill value of fields that set-up draws for everyone (allocated, not filled)
+
+# name -> (dtype, fill value). Years are simulation years (t, see sim.model); ages are
+# years of age. Everything a person will ever be is drawn when the run is set up.
 FIELDS: dict[str, tuple[type, object]] = {
     # life course
     "stage": (np.int8, EXITED),
-    "stage_since": (np.int16, NONE),
-    "cohort": (np.int16, NONE),
-    "student_year": (np.int8, 0),
-    "entry_age": (np.float32, 0.0),
-    "female": (np.bool_, False),
-    "section": (np.int8, 0),
+    "stage_since": (np.int16, NO_YEAR),
+    "cohort": (np.int16, DRAWN),
+    "female": (np.bool_, DRAWN),
+    "section": (np.int8, DRAWN),
+    "retire_age": (np.float32, DRAWN),       # age at which the person retires (if alive and in medicine)
+    "partner_age": (np.float32, DRAWN),    # age at which a partnership forms
+    "child_age": (np.float32, DRAWN),      # age at the first child's birth
+    "care_age": (np.float32, DRAWN),       # age from which ageing parents at home need care
+    "exit_year": (np.int16, NO_YEAR),
+    "exit_cause": (np.int8, NONE),         # event-log cause code of the exit
     # traits drawn at entry
-    "motivation": (np.float32, 0.0),
-    "english": (np.float32, 0.0),
-    "standing": (np.float32, 0.0),
-    "resources": (np.float32, 0.0),
-    "family_home": (np.float32, 0.0),
-    "satisfaction_offset": (np.float32, 0.0),
-    "orientation": (np.int8, 0),
-    "time_barrier": (np.bool_, False),
-    "pay_barrier": (np.bool_, False),
+    "motivation": (np.float32, DRAWN),
+    "english": (np.float32, DRAWN),
+    "standing": (np.float32, DRAWN),
+    "resources": (np.float32, DRAWN),
+    "home_ties": (np.float32, DRAWN),
+    "satisfaction_offset": (np.float32, DRAWN),
+    "orientation": (np.int8, DRAWN),
+    "time_barrier": (np.bool_, DRAWN),
+    "pay_barrier": (np.bool_, DRAWN),
     # research while a student
     "research": (np.bool_, False),
-    "research_year": (np.int16, NONE),
+    "research_year": (np.int16, NO_YEAR),
     "publication": (np.bool_, False),
     # electives
     "n_electives": (np.int8, 0),
     "elective_type": (np.int8, NONE),
-    "elective_dest": (np.int8, NONE),
+    "elective_place": (np.int8, NONE),
     "hic_elective": (np.bool_, False),
+    "destination_elective": (np.bool_, False),
     "role_model": (np.bool_, False),
     "transformed": (np.bool_, False),
     "research_tilt": (np.bool_, False),
     "intl_health": (np.bool_, False),
-    # graduation and the pathway abroad
-    "grad_year": (np.int16, NONE),
-    "pathway_logit": (np.float32, 0.0),
-    "home_training_end": (np.int16, NONE),
-    "pathway_year": (np.int16, NONE),
+    # graduation, intention and the pathway abroad
+    "grad_year": (np.int16, NO_YEAR),
+    "intention_year": (np.int16, NO_YEAR),    # first year the person intended to train abroad
+    "intending": (np.bool_, False),        # intends now (and has not acted on it yet)
+    "intention_since": (np.int16, NO_YEAR),
+    "pathway_year": (np.int16, NO_YEAR),      # first start of the pathway (exams)
+    "attempt_since": (np.int16, NO_YEAR),     # start of the current attempt
+    "attempts": (np.int8, 0),
+    "observership": (np.bool_, False),     # clinical experience in the destination gained while preparing
     "exams_passed": (np.int8, 0),
     "exam_score": (np.float32, 0.0),
     "rounds": (np.int8, 0),
-    "first_round_year": (np.int16, NONE),
+    "first_round_year": (np.int16, NO_YEAR),
     "matched_round": (np.int8, NONE),
     # abroad
-    "abroad_start": (np.int16, NONE),
-    "training_end": (np.int16, NONE),
-    "training_done_year": (np.int16, NONE),
+    "abroad_start": (np.int16, NO_YEAR),      # first departure to train abroad
+    "abroad_since": (np.int16, NO_YEAR),      # start of the current (or last) spell abroad
+    "spells": (np.int8, 0),
+    "training_end": (np.int16, NO_YEAR),
+    "training_done_year": (np.int16, NO_YEAR),
     "visa": (np.int8, 0),
     "waiver": (np.bool_, False),
     "wish_improve": (np.bool_, False),
-    # return
-    "return_year": (np.int16, NONE),
+    # return, and after
+    "first_return_year": (np.int16, NO_YEAR),
+    "return_year": (np.int16, NO_YEAR),       # the last return
     "sector": (np.int8, NONE),
     "kt": (np.bool_, False),
-    "exit_year": (np.int16, NONE),
+    "forced": (np.bool_, False),           # the last return was forced by a visa rule
+    "reemigration_year": (np.int16, NO_YEAR),
 }
 
 
@@ -101,7 +121,8 @@ class Population:
         self.n = 0          # people who have entered: ids 0..n-1
         self.drawn = 0      # people whose attributes are drawn (future entrants included)
         for name, (dtype, fill) in FIELDS.items():
-            setattr(self, name, np.full(self.capacity, fill, dtype=dtype))
+            setattr(self, name, np.empty(self.capacity, dtype=dtype) if fill is DRAWN
+                    else np.full(self.capacity, fill, dtype=dtype))
 
     def reserve(self, k: int) -> np.ndarray:
         """The next ``k`` ids, for people drawn now who enter later (see :meth:`admit`)."""
@@ -127,7 +148,7 @@ class Population:
     def _grow(self, capacity: int) -> None:
         for name, (dtype, fill) in FIELDS.items():
             old = getattr(self, name)
-            new = np.full(capacity, fill, dtype=dtype)
+            new = np.full(capacity, 0 if fill is DRAWN else fill, dtype=dtype)
             new[: self.drawn] = old[: self.drawn]
             setattr(self, name, new)
         self.capacity = capacity

@@ -4,8 +4,8 @@ Each configuration file under ``configs/origin``, ``configs/destination``,
 ``configs/policy`` and ``configs/params`` has a companion under ``configs/provenance``
 (``origin_japan.yaml`` for ``origin/japan.yaml``, ...), keyed by the parameter's dotted
 path inside its group (``motivation.a``, ``electives.hic_slots``,
-``elective_effects.role_model``). Each entry gives the central ``value`` (equal to the
-config's), a ``prior`` (fixed, beta, normal, lognormal, uniform or triangular), the
+``elective_effects.role_model``). The central value lives in the config file only; each
+entry gives a ``prior`` around it (fixed, beta, normal, lognormal, uniform or triangular), the
 ``source`` (an EVIDENCE.md key, a cited publication, or ``assumption``), the ``figure`` it
 rests on and a one-line ``derivation``; ``informed_by`` lists evidence that gives only a
 direction or a rough range.
@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from .config import BetaDist, SimConfig
+from .config import POLICY_NEUTRAL, BetaDist, SimConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "configs"
@@ -60,15 +60,10 @@ EVIDENCE = {
 }
 ASSUMPTION = "assumption"
 
-# Policy levers at these values are the status quo and need no provenance entry.
-STATUS_QUO = {
-    "elective_slots_multiplier": 1.0,
-    "img_positions_multiplier": 1.0,
-    "visa_denial_multiplier": 1.0,
-    "returnee_premium": 0.0,
-    "reintegration_support": 0.0,
-    "training_quality_investment": 0.0,
-}
+# Policy levers at these values are the status quo and need no provenance entry; nor does
+# the year from which a scenario's levers apply (a scenario setting, not a behaviour).
+STATUS_QUO = {name: value for name, value in POLICY_NEUTRAL.items() if not isinstance(value, bool)}
+SCENARIO_SETTINGS = {"start_year"}
 
 # Valid ranges of list elements that may be drawn (sim.config checks these in _cross_checks).
 LIST_RANGES = {
@@ -89,7 +84,7 @@ DISTRIBUTIONS = {
     "triangular": ("low", "mode", "high"),
 }
 OPTIONS = ("dist", "round", "normalise")
-ENTRY_KEYS = ("value", "prior", "source", "informed_by", "figure", "derivation")
+ENTRY_KEYS = ("prior", "source", "informed_by", "figure", "derivation")
 
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -175,7 +170,8 @@ def parameters(node: Any, group: str) -> list[tuple[str, dataclasses.Field, Any]
             if dataclasses.is_dataclass(value):
                 walk(value, name + ".")
             elif _is_number(value) or (isinstance(value, list) and value and all(map(_is_number, value))):
-                if group == "policy" and name in STATUS_QUO and value == STATUS_QUO[name]:
+                if group == "policy" and (name in SCENARIO_SETTINGS or (
+                        name in STATUS_QUO and value == STATUS_QUO[name])):
                     continue
                 out.append((name, f, value))
 
@@ -267,6 +263,12 @@ def _prior_problems(prior: Any, value: Any, f: dataclasses.Field, lo, hi) -> lis
             problems.append(f"{dist} prior: the central value lies outside [low, high]")
         elif (lo is not None and (low < lo).any()) or (hi is not None and (high > hi).any()):
             problems.append(f"{dist} prior: [low, high] reaches outside the valid range")
+    if not problems and dist in ("beta", "normal", "lognormal"):
+        low, high = _central_range(dist, params, 0.995)
+        if ((centre < low) | (centre > high)).any():
+            problems.append(f"{dist} prior: the config's value {_num(value)} lies outside the prior's central 99% "
+                            f"({_num(_plain(low, is_list))} to {_num(_plain(high, is_list))}); centre the prior "
+                            "on the value")
     for opt in ("round", "normalise"):
         if opt in prior and not isinstance(prior[opt], bool):
             problems.append(f"{opt} must be true or false")
@@ -275,6 +277,27 @@ def _prior_problems(prior: Any, value: Any, f: dataclasses.Field, lo, hi) -> lis
     if _is_int_field(f) and not prior.get("round"):
         problems.append("an integer parameter needs a fixed prior or round: true")
     return problems
+
+
+def _central_range(dist: str, params: dict[str, np.ndarray], level: float) -> tuple[np.ndarray, np.ndarray]:
+    """The central ``2 * level - 1`` interval of a beta, normal or lognormal prior."""
+    from scipy import stats
+
+    tails = (1 - level, level)
+    if dist == "beta":
+        lo, hi = (stats.beta.ppf(q, params["a"], params["b"]) for q in tails)
+    elif dist == "normal":
+        lo, hi = (stats.norm.ppf(q, params["mean"], params["sd"]) for q in tails)
+    else:
+        mu, sigma = ((np.log(params["median"]), np.log(params["gsd"])) if "median" in params
+                     else (params["mu"], params["sigma"]))
+        lo, hi = (np.exp(stats.norm.ppf(q, mu, sigma)) for q in tails)
+    return np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+
+
+def _plain(x: np.ndarray, is_list: bool) -> Any:
+    values = [float(v) for v in np.atleast_1d(x)]
+    return values if is_list else values[0]
 
 
 def _source_problems(entry: dict) -> list[str]:
@@ -313,9 +336,9 @@ def check_group(cfg: SimConfig, group: str, option: str, directory: Path | None 
         if entry is None:
             problems.append(f"{label}: {name}: no provenance entry in {where}")
             continue
-        if "value" not in entry or not _equal(entry["value"], value):
-            problems.append(f"{label}: {name}: central value {entry.get('value')!r} in {where} differs from "
-                            f"the config's {value!r}")
+        if "value" in entry:
+            problems.append(f"{label}: {name}: entry in {where} repeats a value; the central value is the "
+                            f"config's ({_num(value)}), write it there only")
         lo, hi, _ = _range(group, name, f)
         for p in _prior_problems(entry.get("prior"), value, f, lo, hi) + _source_problems(entry):
             problems.append(f"{label}: {name}: {p}")
@@ -415,6 +438,33 @@ def _provenance_for(cfg: SimConfig, params: str, directory: Path | None) -> dict
     return {g: (opt, load_provenance(g, opt, directory)) for g, opt in chosen.items()}
 
 
+def central_values(group: str, option: str) -> dict[str, Any]:
+    """The documented central values of one config file (``configs/<group>/<option>.yaml``),
+    keyed by dotted path inside the group; {} if there is no such file."""
+    path = CONFIG_DIR / group / f"{option}.yaml"
+    if not path.is_file():
+        return {}
+    stat = path.stat()
+    return _flat_file(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _flat_file(path: str, _mtime_ns: int, _size: int) -> dict[str, Any]:
+    data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_LOADER) or {}
+    out: dict[str, Any] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        for k, v in node.items():
+            if isinstance(v, dict):
+                walk(v, f"{prefix}{k}.")
+            else:
+                out[f"{prefix}{k}"] = v
+
+    if isinstance(data, dict):
+        walk(data, "")
+    return out
+
+
 def sample(cfg: SimConfig, seed: int, *, params: str = DEFAULTS["params"],
            directory: Path | None = None) -> dict[str, float | int | list]:
     """One draw of every non-fixed parameter from its prior, as dotted override keys.
@@ -423,8 +473,9 @@ def sample(cfg: SimConfig, seed: int, *, params: str = DEFAULTS["params"],
     their valid ranges, integers rounded, lists drawn elementwise (and normalised where the
     prior says so); drawn values that would break a cross-check of ``sim.config.validate``
     are repaired (training quality at most its maximum, orientation shares summing to at
-    most 1). A parameter the run has set away from its documented central value (an
-    experiment's lever, a user's override) is a scenario choice and is not drawn.
+    most 1). A parameter the run has set away from its documented central value (the value in
+    its config file; an experiment's lever, a user's override) is a scenario choice and is not
+    drawn.
 
     Each parameter draws from ``SeedSequence(seed, spawn_key=(PARAMETERS_KEY, crc32(key)))``,
     a child of the root ``SeedSequence(seed, spawn_key=(PARAMETERS_KEY,))``: the same seed
@@ -433,6 +484,7 @@ def sample(cfg: SimConfig, seed: int, *, params: str = DEFAULTS["params"],
     """
     drawn: dict[str, Any] = {}
     for group, (option, entries) in _provenance_for(cfg, params, directory).items():
+        central = central_values(group, option)
         for name, f, value in parameters(getattr(cfg, group), group):
             entry = entries.get(name)
             if entry is None and group == "policy":
@@ -441,7 +493,7 @@ def sample(cfg: SimConfig, seed: int, *, params: str = DEFAULTS["params"],
                 raise ProvenanceError(f"{group}/{option}: {name}: no provenance entry; "
                                       "run `python -m sim.provenance --check`")
             prior = _prior(entry)
-            if prior.get("dist", "fixed") == "fixed" or not _equal(entry.get("value"), value):
+            if prior.get("dist", "fixed") == "fixed" or not _equal(central.get(name), value):
                 continue
             key = f"{group}.{name}"
             is_list = isinstance(value, list)
@@ -470,7 +522,7 @@ def _repair(cfg: SimConfig, drawn: dict[str, Any]) -> None:
             obj = getattr(obj, part)
         return obj
 
-    q0, qmax = "origin.training_quality_initial", "origin.training_quality_max"
+    q0, qmax = "origin.training_quality_baseline", "origin.training_quality_max"
     if get(q0) > get(qmax):
         if q0 in drawn:
             drawn[q0] = get(qmax)
@@ -694,7 +746,7 @@ def main(argv: list[str] | None = None) -> int:
         if problems:
             print(f"{len(problems)} provenance problem(s)", file=sys.stderr)
             return 1
-        print("provenance: every parameter has a source, a prior and the config's central value; "
+        print("provenance: every parameter has a source and a prior centred on the config's value; "
               f"{_rel(DOCS_PATH)} is up to date")
         return 0
     problems = check_all(docs=False)

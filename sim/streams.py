@@ -12,15 +12,15 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
-from scipy.special import ndtri
 
-from .kernels import uniforms
+from . import kernels
 
 _MASK = (1 << 64) - 1
 
 
 def _mix_scalar(z: int) -> int:
-    """SplitMix64 finaliser (Steele, Lea & Flood 2014) on a Python integer."""
+    """SplitMix64 finaliser (Steele, Lea & Flood 2014) on a Python integer (as
+    :func:`sim.kernels.stream_key` computes it in compiled code)."""
     z &= _MASK
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
@@ -31,9 +31,9 @@ class Streams:
     """Named random streams derived from one seed with numpy's SeedSequence."""
 
     def __init__(self, seed: int):
+        kernels.compile_all()
         self.seed = int(seed)
         self._keys: dict[str, int] = {}
-        self._year_keys: dict[tuple[str, int, int], np.uint64] = {}
 
     def _key(self, name: str) -> int:
         key = self._keys.get(name)
@@ -43,31 +43,31 @@ class Streams:
             self._keys[name] = key
         return key
 
+    def base(self, name: str) -> np.uint64:
+        """The stream's base key: compiled code derives a year's and draw's key from it with
+        :func:`sim.kernels.stream_key`, as :meth:`key` does."""
+        return np.uint64(self._key(name))
+
     def key(self, name: str, year: int, draw: int = 0) -> np.uint64:
         """The key of one (stream, year, draw): compiled code draws ``uniform_at(key, id)`` with it."""
-        memo = (name, year, draw)
-        key = self._year_keys.get(memo)
-        if key is None:
-            key = self._year_keys[memo] = np.uint64(
-                _mix_scalar(self._key(name) ^ _mix_scalar((int(year) + 1_000_003) * 0x9E3779B97F4A7C15 + draw)))
-        return key
+        z = (int(year) + 1_000_003) * 0x9E3779B97F4A7C15 + draw
+        return np.uint64(_mix_scalar(self._key(name) ^ _mix_scalar(z)))
 
     def uniform(self, name: str, year: int, ids: np.ndarray, draw: int = 0) -> np.ndarray:
         """One U[0, 1) per id, fixed by (stream, year, id, draw)."""
-        return uniforms(np.asarray(ids, dtype=np.int64), self.key(name, year, draw))
+        return kernels.uniforms(np.asarray(ids, dtype=np.int64), self.key(name, year, draw))
 
     def uniform_grid(self, name: str, years: np.ndarray, ids: np.ndarray, draw: int = 0) -> np.ndarray:
         """``uniform(name, y, ids, draw)`` for every y in ``years`` at once: shape (len(years), len(ids))."""
         ids = np.asarray(ids, dtype=np.int64)
         out = np.empty((len(years), len(ids)))
         for row, y in enumerate(years):
-            out[row] = uniforms(ids, self.key(name, y, draw))
+            out[row] = kernels.uniforms(ids, self.key(name, y, draw))
         return out
 
     def normal(self, name: str, year: int, ids: np.ndarray, draw: int = 0) -> np.ndarray:
         """One standard normal per id (inverse CDF of a counter-based uniform)."""
-        u = self.uniform(name, year, ids, draw)
-        return ndtri(np.clip(u, 1e-16, 1 - 1e-16))
+        return kernels.norm_ppfs(self.uniform(name, year, ids, draw))
 
     def generator(self, name: str, year: int) -> np.random.Generator:
         """A numpy Generator for draws that are not per person (cohort attributes, the world pool)."""

@@ -16,7 +16,11 @@ def test_one_mesa_agent_per_person_reading_the_arrays():
     pids = np.array([a.pid for a in model.agents])
     np.testing.assert_array_equal(stages, model.pop.stage[pids])
     p = model.person(0)
-    assert p.age == model.pop.entry_age[0] + model.year - model.pop.cohort[0]
+    assert p.age == model.cfg.origin.entry_age + model.year - model.pop.cohort[0]
+    student = model.person(model.pop.n - 1)  # the last cohort entered this year
+    assert student.stage_name == "students" and student.student_year == 1
+    doctor = next(a for a in model.agents if a.stage_name == "home_practice" and a.age > 45)
+    assert doctor.family["partner"] == (doctor.age >= doctor.partner_age)
     p.set("motivation", 0.25)
     assert model.pop.motivation[0] == np.float32(0.25)
     # Mesa's AgentSet API works on the views

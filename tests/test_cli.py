@@ -62,7 +62,7 @@ def test_experiment_changes_what_it_lists(tmp_path):
     out = tmp_path / "x"
     assert sim("experiment=fewer_img_positions", *FAST, f"hydra.run.dir={out}").returncode == 0
     ts = pd.read_parquet(out / "timeseries.parquet")
-    assert ts["positions"].iloc[0] == round(5864 * 0.7)
+    assert ts["positions"].iloc[0] == round(5864 * 0.7 * 0.02)  # positions scale with the run (scale=0.02)
 
 
 def test_sweep_writes_one_folder_per_job(tmp_path):

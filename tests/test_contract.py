@@ -3,15 +3,18 @@
 import math
 
 SHARES = ["elective_rate_annual", "elective_share_cohort", "elective_share_hic", "elective_share_research",
-          "research_engagement_share", "publication_share", "applicant_share", "went_abroad_share", "match_rate",
+          "research_engagement_share", "publication_share", "intention_share", "applicant_share",
+          "went_abroad_share", "match_rate",
           "first_attempt_match_share", "eventual_match_share", "return_share_5y", "return_share_10y",
           "returnee_share_public", "returnee_share_private", "returnee_share_academic",
           "knowledge_transfer_index", "home_training_quality_start", "home_training_quality_end",
           "abroad_share_end"]
-COUNTS = ["graduates_total", "median_years_abroad_censored"]
+COUNTS = ["graduates_total", "median_years_abroad_censored", "returns_total", "forced_returns_total",
+          "reemigrations_total", "retirements_total", "deaths_total"]
 GROUPS = {"elective": ("yes", "no"), "elective_destination": ("hic", "lmic"),
           "elective_type": ("clinical", "research"), "sex": ("female", "male")}
-GROUP_KEYS = ("graduates_total", "went_abroad_share", "return_share_10y", "research_engagement_share")
+GROUP_KEYS = ("graduates_total", "went_abroad_share", "return_share_10y", "research_engagement_share",
+              "intention_share")
 STOCKS = ["students", "home_training", "home_practice", "preparing_abroad", "training_abroad", "practising_abroad",
           "returned_public", "returned_private", "returned_academic", "exited"]
 FLOWS = ["entrants", "graduates", "electives_started", "applications", "matches", "departures", "returns"]
@@ -51,3 +54,19 @@ def test_timeseries_and_event_columns(small_run):
     assert set(ev["to_stage"].dropna().unique()) <= set(STOCKS)
     # only entry events lack a previous stage
     assert (ev["from_stage"].isna() == (ev["cause"] == "entry")).all()
+
+
+def test_a_run_with_no_retirement_has_a_null_median_and_its_count():
+    from sim import metrics
+    from sim.app import load_config
+    from sim.events import CAUSE
+    from sim.model import CareerModel
+
+    model = CareerModel(load_config(["scale=0.001", "years=2"])).run()
+    s = metrics.summary(model)
+    assert s["retirements_total"] == s["median_retirement_age_n"] > 0 and s["median_retirement_age"] > 55
+    causes = model.pop.exit_cause
+    causes[causes == CAUSE["retired"]] = CAUSE["death"]  # as if nobody had retired
+    s = metrics.summary(model)
+    assert s["retirements_total"] == s["median_retirement_age_n"] == 0
+    assert s["median_retirement_age"] is None

@@ -29,10 +29,13 @@ def test_different_seed_different_results():
 
 
 def test_policy_on_electives_leaves_unrelated_draws_alone():
-    # before any returnee exists, research engagement cannot depend on elective policy:
-    # with per-decision streams, changing scholarships leaves it exactly as it was
-    a = run("scale=0.05", "years=4", "policy.scholarship_budget_usd=0")
-    b = run("scale=0.05", "years=4", "policy.scholarship_budget_usd=9000000")
+    # a lever takes effect from the first reported year, so both runs start from the same
+    # population; within four years no one who took an elective under the new policy can be
+    # back as an academic returnee, so research engagement cannot depend on it: with
+    # per-decision streams, changing scholarships leaves it exactly as it was
+    a = run("scale=0.05", "years=4", "policy.scholarship_budget_multiplier=0")
+    b = run("scale=0.05", "years=4", "policy.scholarship_budget_multiplier=9")
+    np.testing.assert_array_equal(a[0].initial_stage, b[0].initial_stage)
     assert not a[2]["electives_started"].equals(b[2]["electives_started"])
     pd.testing.assert_series_equal(a[2]["research_started"], b[2]["research_started"])
     np.testing.assert_array_equal(a[0].pop.research[: a[0].pop.n], b[0].pop.research[: b[0].pop.n])

@@ -5,9 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from sim import decisions as d
 from sim import kernels as k
 from sim.app import load_config
+from sim.population import NO_YEAR
+from sim.processes import match, research
 from sim.streams import Streams, _mix_scalar
 
 
@@ -19,24 +20,34 @@ def test_compiled_uniforms_equal_splitmix64_in_plain_python():
     assert s.uniform("pathway", 7, ids, 1).tolist() == expected
 
 
+def test_stream_keys_are_the_same_in_python_and_in_compiled_code():
+    k.compile_all()
+    s = Streams(2026)
+    for name, year, draw in (("intention", -55, 0), ("match", 0, 3), ("life", 35, 7)):
+        base = np.uint64(s._key(name))
+        assert s.key(name, year, draw) == k.stream_key(base, year, draw)
+    assert s.key("match", 1) != s.key("match", 2) != s.key("match", 2, 1)
+
+
 def test_happens_is_u_below_the_logistic_of_x():
+    k.compile_all()
     rng = np.random.default_rng(1)
     us = np.concatenate([rng.random(20_000), np.arange(64) / 64, [0.0, 1 - 2**-53]])
     xs = np.concatenate([rng.normal(0, 4, 10_000), rng.uniform(-40, 40, 10_000), [-800.0, 800.0]])
     for u in us[::7]:
         for x in xs[::97]:
-            assert d.happens(u, x) == (u < 1 / (1 + math.exp(-x)) if x > -700 else False)
+            assert k.happens(u, x) == (u < 1 / (1 + math.exp(-x)) if x > -700 else False)
     # the table decides most unlikely events without the exponential, and never wrongly
-    assert not d.happens(0.5, -0.01) and d.happens(0.49, 0.0) and not d.happens(0.999, 6.0)
+    assert not k.happens(0.5, -0.01) and k.happens(0.49, 0.0) and not k.happens(0.999, 6.0)
 
 
 def test_coefficients_carry_every_number_and_the_logit_of_each_probability():
     cfg = load_config([])
     p = cfg.params.returning
     c = k.coefficients(p)[0]
-    assert c["base_annual"] == p.base_annual and c["b_family_home"] == p.b_family_home
+    assert c["base_annual"] == p.base_annual and c["b_home_ties"] == p.b_home_ties
     assert c["logit_base_annual"] == pytest.approx(math.log(p.base_annual / (1 - p.base_annual)))
-    assert "logit_b_family_home" not in c.dtype.names  # a coefficient, not a probability
+    assert "logit_b_home_ties" not in c.dtype.names  # a coefficient, not a probability
     # a probability of exactly 0 or 1 gets a finite logit
     extreme = k.coefficients(type(p)(**{**vars(p), "base_annual": 0.0}))[0]
     assert math.isfinite(extreme["logit_base_annual"]) and extreme["logit_base_annual"] < -20
@@ -47,21 +58,42 @@ def test_departures_draw_training_length_from_its_distribution():
     ids = np.arange(n)
     years = np.array([3, 4, 5])
     probs = np.array([0.5, 0.3, 0.2])
-    fields = dict(abroad_start=np.full(n, -1, np.int16), training_end=np.full(n, -1, np.int16),
-                  visa=np.zeros(n, np.int8), wish_improve=np.zeros(n, bool))
+    none = lambda dtype: np.full(n, NO_YEAR, dtype)  # noqa: E731
+    fields = dict(abroad_start=none(np.int16), abroad_since=none(np.int16), spells=np.zeros(n, np.int8),
+                  training_end=none(np.int16), visa=np.zeros(n, np.int8), wish_improve=np.zeros(n, bool))
     role = np.arange(n) % 2 == 0
+    offset = np.zeros(n, np.float32)
     cfg = load_config([])
     p = k.coefficients(cfg.params.returning)
+    ref = k.coefficients(cfg.params.reference)
     s = Streams(5)
-    k.departures(ids, 10, years, probs * 2, 0.25, role, fields["abroad_start"], fields["training_end"],
-                 fields["visa"], fields["wish_improve"], s.key("a", 1), s.key("b", 1), s.key("c", 1), p)
+    quality = cfg.params.reference.training_quality  # dissatisfaction at the reference: the base applies
+    match.departures(ids, 10, years, probs * 2, 0.25, role, offset, quality, fields["abroad_start"],
+                     fields["abroad_since"], fields["spells"], fields["training_end"], fields["visa"],
+                     fields["wish_improve"], s.base("a"), s.base("b"), p, ref)
     shares = np.bincount(fields["training_end"] - 10, minlength=6)[3:] / n
     np.testing.assert_allclose(shares, probs, atol=0.01)  # unnormalised weights are fine
-    assert (fields["abroad_start"] == 10).all()
+    assert (fields["abroad_start"] == 10).all() and (fields["spells"] == 1).all()
     assert abs((fields["visa"] == 1).mean() - 0.25) < 0.01 and set(np.unique(fields["visa"])) == {1, 2}
     r = cfg.params.returning
-    assert abs(fields["wish_improve"][role].mean() - r.wish_improve_given_role_model) < 0.015
+    with_role = k.expit(k.logit(r.wish_improve_base) + r.b_wish_role_model)
+    assert abs(fields["wish_improve"][role].mean() - with_role) < 0.015
     assert abs(fields["wish_improve"][~role].mean() - r.wish_improve_base) < 0.015
+
+
+def test_normal_quantile_and_beta_tables_match_scipy():
+    from scipy import special, stats
+
+    k.compile_all()
+    p = np.concatenate([[1e-12, 1e-6, 0.001, 0.0242, 0.0243], np.linspace(0.01, 0.99, 99), [0.9999, 1 - 1e-9]])
+    np.testing.assert_allclose(k.norm_ppfs(p), special.ndtri(p), rtol=2e-9, atol=1e-9)
+    for a, b in ((6.7, 3.3), (2.0, 4.0), (0.7, 0.9), (150.0, 40.0)):
+        table = k.beta_quantiles(a, b)
+        q = np.linspace(0, 1, len(table))
+        np.testing.assert_allclose(table[1:-1], stats.beta.ppf(q[1:-1], a, b), atol=2e-4)
+        u = np.random.default_rng(0).random(20_000)
+        draws = np.array([k.from_table(table, x) for x in u])
+        assert stats.kstest(draws, stats.beta(a, b).cdf).pvalue > 0.001
 
 
 def test_move_keeps_stocks_and_returns_the_stages_left():
@@ -75,17 +107,18 @@ def test_move_keeps_stocks_and_returns_the_stages_left():
 
 
 def test_cached_kernels_are_keyed_on_the_files_they_compile_in():
-    # numba keys a cache entry on the defining file only; the kernels also on decisions.py
-    # and population.py, so that changing a rule there cannot leave a stale kernel running
+    # numba keys a cache entry on the defining file only; every compiled function also on
+    # all files holding compiled code and the stage codes, so that changing a shared rule
+    # cannot leave a stale loop running
     import hashlib
     from pathlib import Path
 
-    from sim import population
-
     digest = hashlib.sha256()
-    for module in (d, population):
-        digest.update(Path(module.__file__).read_bytes())
-    for kernel in (k.research_engagement, k.pathway_starters, k.return_choices):
+    for path in k._source_files():
+        digest.update(Path(path).read_bytes())
+    functions = k.compiled_functions()
+    assert "sim.kernels.happens" in functions and "sim.processes.research.research_engagement" in functions
+    for kernel in functions.values():
         stamp = kernel._cache._cache_file._source_stamp
         assert isinstance(stamp, tuple) and stamp[1] == digest.hexdigest()
 
@@ -114,14 +147,17 @@ def test_a_changed_rule_is_recompiled_not_loaded_stale(tmp_path):
 
     before = research_started()
     assert research_started() == before  # loaded from the cache
-    rules = tmp_path / "sim" / "decisions.py"
+    rules = tmp_path / "sim" / "kernels.py"
     text = rules.read_text()
-    assert "    x = (seek_logit\n" in text
-    rules.write_text(text.replace("    x = (seek_logit\n", "    x = (seek_logit + 3.0\n"))
+    line = "    return math.log(p / (1.0 - p))\n"
+    assert text.count(line) == 2  # the compiled logit, and the plain one the coefficients use
+    head, _, tail = text.partition("def logit(p: float)")
+    rules.write_text(head + "def logit(p: float)" + tail.replace(line, "    return math.log(p / (1.0 - p)) + 3.0\n", 1))
     assert research_started() > 2 * before
 
 
 def test_a_missing_cache_entry_is_reported(monkeypatch, tmp_path):
-    cache_file = k.pathway_starters._cache._cache_file
+    k.compile_all()
+    cache_file = research.research_engagement._cache._cache_file
     monkeypatch.setattr(cache_file, "_index_path", str(tmp_path / "absent.nbi"))
     assert k.compiled_code_cached() is False

@@ -42,7 +42,10 @@ def test_japan_targets_file_is_well_formed_and_sourced():
     assert origin == "japan"
     metrics = {t.metric for t in items}
     assert {"elective_rate_annual", "elective_share_hic", "elective_share_research", "research_engagement_share",
-            "publication_share", "return_share_10y"} <= metrics
+            "publication_share"} <= metrics
+    # HEIST2018's 16 of 35 back in Japan is an interview quota, not a return rate: no return target
+    assert not any(m.startswith("return_share") for m in metrics)
+    assert "quota" in JAPAN.read_text()
     for t in items:
         assert t.low <= t.value <= t.high and t.source
 

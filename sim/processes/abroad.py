@@ -1,0 +1,197 @@
+"""Training abroad and the yearly stay-or-return decision (NEWMAN2025, HEIST2018).
+
+At the end of training, and every year after it for those who stayed, a person abroad
+goes home with a probability driven mainly by family and the wish to improve training at
+home: ties to home (NEWMAN2025's social and cultural connection), ageing parents who need
+care, a partner from home (+), a partner met abroad and children growing up there (-),
+the wish to improve home training (HEIST2018); less by the income gap ("family trumps
+finances") and the difficulty of reintegrating; years abroad root people. Return near the
+end of a career abroad comes from ``b_near_retirement`` in the years before the person's
+retirement age.
+
+The visa is a backstop: a J-1 holder who wants to stay needs a waiver of the two-year
+home-residence requirement (INA 212(e); waivers such as Conrad 30) and without one must go
+home (``visa_forced_return``) if the requirement applies (``policy.home_return_requirement``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import kernels
+from ..population import NO_YEAR, PRACTISING_ABROAD, TRAINING_ABROAD
+from ..schema import _f, prob, real
+from . import Process, life
+
+
+@dataclass
+class ReturnParams:
+    """Yearly stay-or-return decision after training (NEWMAN2025, HEIST2018), leaving training
+    early, and the wish to improve training at home (HEIST2018)."""
+
+    base_annual: float = prob()
+    end_of_training_bump: float = real()
+    b_home_ties: float = real()
+    b_parents_care: float = real()
+    b_partner_home: float = real()
+    b_partner_abroad: float = real()
+    b_children_abroad: float = real()
+    b_near_retirement: float = real()
+    near_retirement_years: float = _f(0, 30)
+    b_wish_improve: float = real()
+    b_income_gap: float = real()
+    b_reintegration: float = real()
+    b_years_abroad: float = real()
+    during_training_annual: float = prob()
+    wish_improve_base: float = prob()
+    b_wish_dissatisfaction: float = real()
+    b_wish_role_model: float = real()
+
+
+class Abroad(Process):
+    """People training abroad may leave early; at the end of training they choose to return
+    or stay (J-1 holders who stay need a waiver); those practising abroad choose each year."""
+
+    name = "abroad"
+
+    def __init__(self, model) -> None:
+        self.coef = kernels.coefficients(model.cfg.params.returning)
+        self.key = model.streams.base("return")
+        self.key_visa = model.streams.base("visa")
+
+    def _context(self, model) -> np.ndarray:
+        """Entry age, the income gap and reintegration difficulty as this year's policy leaves
+        them, the family windows."""
+        o, pol, lp = model.cfg.origin, model.policy, model.cfg.params.life
+        return np.array([o.entry_age, o.income_gap - pol.returnee_premium,
+                         o.reintegration_difficulty * (1 - pol.reintegration_support),
+                         lp.children_dependent_years, lp.parents_care_years])
+
+    def step(self, model) -> None:
+        pop, cfg, year = model.pop, model.cfg, model.year
+        home = model.processes["returnees"]
+        ctx = self._context(model)
+        quits, back, forced, stay = training(
+            model.mobile, year, pop.stage, pop.stage_since, pop.training_end, pop.training_done_year, pop.visa,
+            pop.waiver, cfg.params.returning.during_training_annual, cfg.destination.waiver_prob,
+            model.policy.home_return_requirement, pop.cohort, pop.home_ties, pop.wish_improve, pop.abroad_since,
+            pop.partner_age, pop.child_age, pop.care_age, pop.retire_age, ctx, self.key, self.key_visa, self.coef,
+            model.ref)
+        home.return_home(model, quits, "returned_during_training")
+        home.return_home(model, back, "returned")
+        # J-1 holders who want to stay need a waiver of the home-residence requirement
+        home.return_home(model, forced, "visa_forced_return")
+        model.move(stay, PRACTISING_ABROAD, "training_completed")
+        # those who just arrived or finished decided already
+        back = practising(model.mobile, year, pop.stage, pop.stage_since, pop.cohort, pop.home_ties,
+                          pop.wish_improve, pop.abroad_since, pop.training_done_year, pop.partner_age, pop.child_age,
+                          pop.care_age, pop.retire_age, ctx, self.key, self.coef, model.ref)
+        home.return_home(model, back, "returned")
+
+
+@kernels.compiled
+def return_logit(p, ref, home_ties, parents_care, partner_home, partner_abroad, children_abroad, near_retirement,
+                 wish_improve, income_gap_eff, reintegration_eff, years_since_training, at_training_end):
+    """Yearly log-odds of going home for someone abroad."""
+    return (p.logit_base_annual
+            + p.end_of_training_bump * at_training_end
+            + p.b_home_ties * (home_ties - ref.home_ties)
+            + p.b_parents_care * parents_care
+            + p.b_partner_home * partner_home
+            + p.b_partner_abroad * partner_abroad
+            + p.b_children_abroad * children_abroad
+            + p.b_near_retirement * near_retirement
+            + p.b_wish_improve * wish_improve
+            + p.b_income_gap * (income_gap_eff - ref.income_gap)
+            + p.b_reintegration * (reintegration_eff - ref.reintegration_difficulty)
+            + p.b_years_abroad * years_since_training)
+
+
+@kernels.compiled
+def family_abroad(age, spell_age, partner_age, child_age, care_age, dependent_years, care_years):
+    """(parents need care, partner from home, partner met abroad, dependent children abroad)
+    for someone abroad at ``age`` whose spell began at ``spell_age``."""
+    has_partner, children, care = life.family(age, partner_age, child_age, care_age, dependent_years, care_years)
+    met_abroad = life.partner_abroad(age, partner_age, spell_age, math.inf)
+    return care, has_partner and not met_abroad, met_abroad, children
+
+
+@kernels.compiled
+def returns_home(p, ref, i, year, at_training_end, cohort, home_ties, wish_improve, abroad_since, training_done_year,
+                 partner_age, child_age, care_age, retire_age, ctx, key):
+    """Whether person ``i``, abroad, goes home this year (:func:`return_logit`)."""
+    age = ctx[0] + (year - cohort[i])
+    spell_age = ctx[0] + (abroad_since[i] - cohort[i])
+    care, partner_home, partner_abroad, children = family_abroad(age, spell_age, partner_age[i], child_age[i],
+                                                                 care_age[i], ctx[3], ctx[4])
+    near = retire_age[i] - age <= p.near_retirement_years
+    since = year - training_done_year[i] if training_done_year[i] != NO_YEAR else 0
+    x = return_logit(p, ref, home_ties[i], care, partner_home, partner_abroad, children, near, wish_improve[i],
+                     ctx[1], ctx[2], since, at_training_end)
+    return kernels.happens(kernels.uniform_at(key, i), x)
+
+
+@kernels.compiled
+def training(mobile, year, stage, stage_since, training_end, training_done_year, visa, waiver, during_annual,
+             waiver_prob, home_rule, cohort, home_ties, wish_improve, abroad_since, partner_age, child_age, care_age,
+             retire_age, ctx, base, base_visa, coef, reference):
+    """Those training abroad (in ``mobile``): before the end of training (from the year after
+    arrival) some go home; at its end each chooses to return or stay, and J-1 holders who
+    want to stay get a waiver of the home-residence requirement or, if it applies, go home.
+    Returns (leaving during training, returning at its end, forced home by the J-1 rule,
+    staying to practise), each in order."""
+    p, ref = coef[0], reference[0]
+    key_choice, key_quit = kernels.stream_key(base, year, 0), kernels.stream_key(base, year, 1)
+    key_waiver = kernels.stream_key(base_visa, year, 2)
+    m = mobile.shape[0]
+    quits = np.empty(m, np.int64)
+    back = np.empty(m, np.int64)
+    forced = np.empty(m, np.int64)
+    stay = np.empty(m, np.int64)
+    nq = nb = nf = ns = 0
+    for j in range(m):
+        i = mobile[j]
+        if stage[i] != TRAINING_ABROAD:
+            continue
+        if training_end[i] > year:
+            if stage_since[i] < year and kernels.uniform_at(key_quit, i) < during_annual:
+                quits[nq] = i
+                nq += 1
+            continue
+        training_done_year[i] = year
+        if returns_home(p, ref, i, year, 1.0, cohort, home_ties, wish_improve, abroad_since, training_done_year,
+                        partner_age, child_age, care_age, retire_age, ctx, key_choice):
+            back[nb] = i
+            nb += 1
+            continue
+        if visa[i] == 1:
+            waiver[i] = kernels.uniform_at(key_waiver, i) < waiver_prob
+            if home_rule and not waiver[i]:
+                forced[nf] = i
+                nf += 1
+                continue
+        stay[ns] = i
+        ns += 1
+    return quits[:nq], back[:nb], forced[:nf], stay[:ns]
+
+
+@kernels.compiled
+def practising(mobile, year, stage, stage_since, cohort, home_ties, wish_improve, abroad_since, training_done_year,
+               partner_age, child_age, care_age, retire_age, ctx, base, coef, reference):
+    """Those practising abroad since an earlier year (in ``mobile``) who go home this year, in order."""
+    p, ref = coef[0], reference[0]
+    key = kernels.stream_key(base, year, 0)
+    back = np.empty(mobile.shape[0], np.int64)
+    n = 0
+    for j in range(mobile.shape[0]):
+        i = mobile[j]
+        if stage[i] != PRACTISING_ABROAD or stage_since[i] >= year:
+            continue
+        if returns_home(p, ref, i, year, 0.0, cohort, home_ties, wish_improve, abroad_since, training_done_year,
+                        partner_age, child_age, care_age, retire_age, ctx, key):
+            back[n] = i
+            n += 1
+    return back[:n]
