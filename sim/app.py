@@ -25,6 +25,7 @@ import gc
 import json
 import logging
 import math
+import os
 import platform
 import signal
 import sys
@@ -237,8 +238,8 @@ def _workers(run_cfg: RunConfig, sim_cfg: Any, job: Job) -> int:
     """Worker processes for this job's replications: ``jobs``, or the cores this job may use
     (all of them; shared among the jobs a joblib launcher runs at once; one per job under
     submitit's local launcher, which runs every job at once), at most as many as fit in
-    the memory limit."""
-    from .config import MAX_MEMORY_GB, memory_estimate_bytes
+    the machine's memory (at most half of it for the workers together)."""
+    from .config import memory_estimate_bytes
 
     n = run_cfg.jobs
     if n == 0:
@@ -251,8 +252,16 @@ def _workers(run_cfg: RunConfig, sim_cfg: Any, job: Job) -> int:
             n = 1
         else:
             n = cores
-    fit = max(1, int(MAX_MEMORY_GB * 1e9 // memory_estimate_bytes(sim_cfg)))
+    fit = max(1, int(_memory_bytes() / 2 // memory_estimate_bytes(sim_cfg)))
     return max(1, min(n, fit, run_cfg.replications))
+
+
+def _memory_bytes() -> float:
+    """This machine's physical memory in bytes (16 GB where the system does not say)."""
+    try:
+        return float(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return 16e9
 
 
 def _want(flag: bool | None, job: Job, n: int) -> bool:
