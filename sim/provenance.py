@@ -6,7 +6,7 @@ Each configuration file under ``configs/origin``, ``configs/destination``,
 path inside its group (``motivation.a``, ``electives.hic_slots``,
 ``elective_effects.role_model``). The central value lives in the config file only; each
 entry gives a ``prior`` around it (fixed, beta, normal, lognormal, uniform or triangular), the
-``source`` (an EVIDENCE.md key, a cited publication, or ``assumption``), the ``figure`` it
+``source`` (a key of docs/evidence.md, a cited publication, or ``assumption``), the ``figure`` it
 rests on and a one-line ``derivation``; ``informed_by`` lists evidence that gives only a
 direction or a rough range.
 
@@ -45,7 +45,7 @@ DOCS_PATH = ROOT / "docs" / "parameters.md"
 GROUPS = ("origin", "destination", "policy", "params")
 DEFAULTS = {"origin": "japan", "destination": "usa", "policy": "baseline", "params": "default"}
 
-# The evidence base (shared EVIDENCE.md), in its order.
+# The evidence base (docs/evidence.md), in its order.
 EVIDENCE = {
     "HEIST2018": "Heist & Torok, Medical Teacher 2018: grounded-theory interviews with 35 Japanese IMGs "
                  "after US clinical training (19 in the US, 16 back in Japan).",
@@ -304,13 +304,13 @@ def _source_problems(entry: dict) -> list[str]:
     problems = []
     source = entry.get("source")
     if not isinstance(source, str) or not source.strip():
-        problems.append("no source (an EVIDENCE.md key, a cited publication with its year, or 'assumption')")
+        problems.append("no source (a key of docs/evidence.md, a cited publication with its year, or 'assumption')")
     elif source != ASSUMPTION and source not in EVIDENCE and not any(ch.isdigit() for ch in source):
-        problems.append(f"source {source!r} is neither an EVIDENCE.md key ({', '.join(EVIDENCE)}), "
+        problems.append(f"source {source!r} is neither a key of docs/evidence.md ({', '.join(EVIDENCE)}), "
                         "'assumption', nor a citation with its year")
     informed = entry.get("informed_by", [])
     if not isinstance(informed, list) or any(k not in EVIDENCE for k in informed):
-        problems.append(f"informed_by must be a list of EVIDENCE.md keys ({', '.join(EVIDENCE)})")
+        problems.append(f"informed_by must be a list of keys of docs/evidence.md ({', '.join(EVIDENCE)})")
     for key in ("figure", "derivation"):
         if not isinstance(entry.get(key), str) or not entry[key].strip():
             problems.append(f"no {key}")
