@@ -128,9 +128,40 @@ def _group_metrics(flags: dict[str, np.ndarray], members: np.ndarray) -> dict:
         out[name] = _share(np.count_nonzero(flags[name] & members), n)
     out["return_share_10y"] = _share(np.count_nonzero(flags["back10"] & members),
                                      np.count_nonzero(flags["eligible10"] & members))
-    order = ("graduates_total", "elective_share_cohort", "intention_share", "went_abroad_share", "applicant_share",
-             "return_share_10y", "research_engagement_share", "publication_share")
-    return _expand({k: out[k] for k in order})
+    return _expand({k: out[k] for k in GROUP_METRICS})
+
+
+# The names ``summary`` returns (each share also with its ``<metric>_n``), so that a metric
+# named by a user (``objective=``) can be checked before anything runs; a test keeps these
+# equal to what ``summary`` returns.
+SUMMARY_METRICS = (
+    "graduates_total", "elective_rate_annual", "elective_share_cohort", "elective_share_hic",
+    "elective_share_destination", "elective_share_research", "elective_oversubscription",
+    "research_engagement_share", "publication_share", "intention_share", "applicant_share",
+    "went_abroad_share", "match_rate", "first_attempt_match_share", "eventual_match_share",
+    "return_share_5y", "return_share_10y", "median_years_abroad", "median_years_abroad_censored",
+    "returnee_share_public", "returnee_share_private", "returnee_share_academic", "knowledge_transfer_index",
+    "knowledge_transfer_index_academic", "home_training_quality_start", "home_training_quality_end",
+    "abroad_share_end", "entrants_total", "initial_population", "departures_total", "returns_total",
+    "forced_returns_total", "reemigrations_total", "returns_near_retirement_total", "retirements_total",
+    "deaths_total", "median_retirement_age")
+GROUP_METRICS = ("graduates_total", "elective_share_cohort", "intention_share", "went_abroad_share",
+                 "applicant_share", "return_share_10y", "research_engagement_share", "publication_share")
+GROUPS = {"elective": ("yes", "no"), "elective_destination": ("hic", "lmic"),
+          "elective_place": ("destination", "other_hic", "lmic"), "elective_type": ("clinical", "research"),
+          "sex": ("female", "male")}
+
+
+def metric_names() -> set[str]:
+    """Every scalar name of ``summary`` as a column of ``runs.parquet``: the metrics, their
+    ``_n`` denominators and ``by_group.<grouping>.<level>.<metric>`` (a superset: a name
+    with ``_n`` is listed even where the metric has none)."""
+    names = set(SUMMARY_METRICS) | {f"{m}_n" for m in SUMMARY_METRICS}
+    for group, levels in GROUPS.items():
+        for level in levels:
+            names |= {f"by_group.{group}.{level}.{m}" for m in GROUP_METRICS}
+            names |= {f"by_group.{group}.{level}.{m}_n" for m in GROUP_METRICS}
+    return names
 
 
 def summary(model: CareerModel) -> dict:

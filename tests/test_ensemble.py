@@ -120,6 +120,14 @@ def test_tables_are_tidy_and_typed():
     assert both["job"].tolist() == [0, 0, 1, 1] and both["share"].isna().tolist() == [True, True, True, False]
 
 
+def test_metric_names_are_what_the_summary_holds(small_run):
+    from sim import metrics
+
+    names = set(tables.flatten(small_run[1]))  # flattened as in runs.parquet
+    assert names <= metrics.metric_names()
+    assert {n for n in metrics.metric_names() if not n.endswith("_n")} <= names
+
+
 def test_objective_is_the_mean_over_replications_ignoring_missing_values():
     runs = pd.DataFrame({"a": [0.2, np.nan, 0.4], "b": [np.nan, np.nan, np.nan]})
     assert tables.objective_value(runs, "a") == pytest.approx(0.3)
@@ -162,5 +170,9 @@ def test_run_level_keys_are_checked_and_never_reach_the_model():
     assert [ln.split(":")[0] for ln in lines] == ["outputs.plots", "replications", "jobs", "objective"], lines
     assert "true or false" in lines[0] and "[1, 100000]" in lines[1]
     assert check_command_line([*SMALL, "origin=lmic", "objective=targets"])[0].startswith("objective:")
+    # an unknown metric is refused before anything runs; known ones (with _n, by_group) pass
+    assert check_command_line([*SMALL, "objective=went_abroad_shar"])[0].startswith("objective: 'went_abroad_shar'")
+    for known in ("went_abroad_share", "match_rate_n", "by_group.sex.female.return_share_10y"):
+        assert check_command_line([*SMALL, f"objective={known}"]) == [], known
     with pytest.raises(UserError):
         load_config(["replications=abc"])
