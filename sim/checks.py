@@ -563,6 +563,7 @@ def _inspect(overrides: list[str], config_name: str, multirun: bool, show_only: 
             found = _check_run(cfg, out["hydra"], overrides, errors)
             return found
     parsed, errors = _parse_all(overrides, loader)
+    errors += _given_twice(parsed)
     if errors:
         return Checked(errors, multirun=True)
     base = [p.input_line for p in parsed if not p.is_sweep_override()]
@@ -641,11 +642,48 @@ def _check_basic_sweep(task: list[Any], parsed: list[Any], base_cfg: DictConfig,
                 "run (it runs lists a,b, range() and glob()); to sample, choose a sampling sweeper, e.g. "
                 "hydra/sweeper=optuna"], None
     jobs = [job for batch in batches for job in batch]
+    problems = _empty_or_repeated(jobs, [p for p in task if p.is_sweep_override()], loader)
+    if problems:
+        return problems, len(jobs)
     base_ovs = [p.input_line for p in parsed if not p.is_sweep_override()]
     errors = _check_jobs(jobs, [p for p in task if p.is_sweep_override()], base_ovs, base_cfg, config_name,
                          known_bad, loader)
     errors += _subdir_collisions(jobs, hydra_node)
     return errors, len(jobs)
+
+
+def _given_twice(parsed: list[Any]) -> list[str]:
+    """A key set twice in a sweep where one of them is swept: which one the user meant is unclear."""
+    seen: dict[str, Any] = {}
+    errors = []
+    for p in parsed:
+        key = p.get_key_element()
+        first = seen.setdefault(key, p)
+        if first is not p and (first.is_sweep_override() or p.is_sweep_override()):
+            errors.append(f"{key.lstrip('+~')}: given twice ({_override_text(first)} and {_override_text(p)}); "
+                          "give each key once")
+    return errors
+
+
+def _empty_or_repeated(jobs: list[list[str]], sweeps: list[Any], loader: Any) -> list[str]:
+    """A sweep with no job (a ``glob()`` that matches nothing), or with one job twice (the same
+    value listed twice: the tables would hold the same run as if it were two)."""
+    if not jobs:
+        empty = next((p for p in sweeps if p.is_discrete_sweep() and not list(p.sweep_string_iterator())), None)
+        key = empty.key_or_group if empty is not None else (sweeps[0].key_or_group if sweeps else "-m")
+        options = _group_options(loader, key)
+        raw = _raw_value(empty) if empty is not None else ""
+        return [f"{key}: {raw} matches nothing, so the sweep has no jobs"
+                + (f"; options: {', '.join(options)}" if options else "")]
+    seen: dict[tuple[str, ...], int] = {}
+    for number, job in enumerate(jobs):
+        first = seen.setdefault(tuple(sorted(job)), number)
+        if first != number:
+            swept = {p.get_key_element() for p in sweeps}
+            shown = " ".join(ov for ov in job if ov.split("=", 1)[0] in swept)
+            return [f"{shown}: listed twice, so jobs {first} and {number} would be the same run; list each value "
+                    "once (replications=N repeats a run with new seeds)"]
+    return []
 
 
 def _has_interpolation(node: Any) -> bool:

@@ -297,6 +297,17 @@ def _run_on_a_terminal(args: list[str], cwd: Path) -> tuple[int, str, str]:
     return p.returncode, shown.decode(errors="replace"), out.read_text()
 
 
+@pytest.mark.parametrize("argv, start", [
+    (["seed=1,2", "seed=3"], "seed: given twice (seed=1,2 and seed=3)"),
+    (["seed=1,2,1"], "seed=1: listed twice, so jobs 0 and 2 would be the same run"),
+    (["experiment=baseline,baseline", "seed=4"], "experiment=baseline: listed twice"),
+    (["experiment=glob(zzz*)"], "experiment: glob(zzz*) matches nothing, so the sweep has no jobs; options: baseline"),
+])
+def test_a_sweep_that_is_empty_or_repeats_a_job_is_refused(argv, start):
+    errors = check_command_line(["-m", *argv, "scale=0.01", "years=2"])
+    assert len(errors) == 1 and errors[0].startswith(start), errors
+
+
 def test_progress_in_a_terminal_and_quiet_otherwise(tmp_path):
     code, shown, printed = _run_on_a_terminal(["-m", "seed=1,2,3", *TINY, f"hydra.sweep.dir={tmp_path / 'a'}"],
                                               tmp_path)
