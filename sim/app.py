@@ -79,6 +79,12 @@ def cli(argv: list[str] | None = None) -> None:
         sys.exit(code)
 
 
+def _what_is_kept(found: checks.Checked) -> str:
+    if found.multirun:
+        return "the jobs completed so far are kept, the unfinished one removed (rerun the same command to go on)"
+    return "the unfinished run was removed (an earlier complete result in its folder is kept)"
+
+
 def _command(args: list[str]) -> int:
     """The command line's work; returns the exit code."""
     try:
@@ -105,17 +111,17 @@ def _command(args: list[str]) -> int:
         ensemble.prestart()  # the workers' imports overlap Hydra's composition of the run
     previous = signal.signal(signal.SIGTERM, ensemble.request_stop)
     sweep.REPORTED_BY_CLI[0] = True
+    if found.multirun and found.folder is not None:
+        print(f"sweep folder: {found.folder}", file=sys.stderr)
     code = 0
     try:
         main()
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
         if isinstance(exit_, ensemble.Stopped):
-            print("error: stopped (SIGTERM); results completed so far are kept, the unfinished ones removed",
-                  file=sys.stderr)
+            print(f"error: stopped (SIGTERM); {_what_is_kept(found)}", file=sys.stderr)
     except KeyboardInterrupt:
-        print("error: interrupted; results completed so far are kept, the unfinished ones removed",
-              file=sys.stderr)
+        print(f"error: interrupted; {_what_is_kept(found)}", file=sys.stderr)
         code = 130
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -205,7 +211,7 @@ class Job:
             "job": self.num, "overrides": self.overrides, "error": error,
             "log": f"{HydraConfig.get().job.name}.log"})
         log.error("%s failed: %s", self.name, error)
-        return math.nan if self.objective else None
+        return _worst_value() if self.objective else None
 
 
 def set_keys(overrides: list[str], cfg: DictConfig, choices: dict[str, Any]) -> dict[str, Any]:
@@ -287,6 +293,28 @@ def _objective(run_cfg: RunConfig, runs: Any, summary: dict) -> float:
     return objective_value(runs, run_cfg.objective, _targets(run_cfg))
 
 
+def _worst_value() -> float:
+    """The value a failed or valueless trial returns: the worst for the sweeper's direction
+    (Optuna stops the whole search on NaN, so a trial without a value must have one)."""
+    try:
+        direction = OmegaConf.select(HydraConfig.get().sweeper, "direction", default="minimize")
+    except ValueError:  # no Hydra run (a test calling the task directly)
+        direction = "minimize"
+    first = direction[0] if isinstance(direction, (list, tuple)) or OmegaConf.is_list(direction) else direction
+    return -math.inf if str(first).lower().endswith("maximize") else math.inf
+
+
+def _for_sweeper(value: float, objective: str) -> float:
+    """``value`` for the sweeper: as it is, or the worst value when the metric was missing
+    (``null``) in every replication."""
+    if not math.isnan(value):
+        return value
+    worst = _worst_value()
+    log.warning("objective %s is missing in every replication (its denominator is empty); the sweeper gets %s, "
+                "the worst value", objective, worst)
+    return worst
+
+
 def _progress_bar(n: int, job: Job):
     if job.multirun or n <= 1 or not sys.stderr.isatty():
         return None
@@ -309,7 +337,7 @@ def run_job(cfg: DictConfig, job: Job) -> Any:
         log.info("kept %s: it already holds this run, complete", folder)
         summary = outputs.read_summary(folder)
         if run_cfg.objective:
-            return _objective(run_cfg, outputs.read_runs(folder), summary)
+            return _for_sweeper(_objective(run_cfg, outputs.read_runs(folder), summary), run_cfg.objective)
         return None if job.multirun else summary
     n = run_cfg.replications
     events = _want(run_cfg.outputs.events, job, n)
@@ -321,7 +349,7 @@ def run_job(cfg: DictConfig, job: Job) -> Any:
         from . import kernels
 
         if not kernels.compiled_code_cached():
-            log.info("compiling the decision loops (once per machine and version; about ten seconds)")
+            log.info("compiling the decision loops (once per machine and version; up to half a minute)")
     log.log(logging.DEBUG if job.multirun else logging.INFO, "started: %d replication(s) on up to %d process(es)",
             n, workers)
     bar = _progress_bar(n, job)
@@ -376,7 +404,8 @@ def _write_folder(cfg: DictConfig, run_cfg: RunConfig, sim_cfg: Any, job: Job, r
             "folder": job.folder.name,
             "experiment": job.experiment, "overrides": job.overrides, "swept": job.swept, "keys": keys,
             "seed": sim_cfg.seed, "replications": run_cfg.replications,
-            "objective": run_cfg.objective, "objective_value": objective,
+            "objective": run_cfg.objective,
+            "objective_value": None if objective is None or math.isnan(objective) else objective,
             "status": "complete", "config_sha256": outputs.sha256_text(resolved_yaml),
         })
         ensemble.check_stop()
@@ -397,7 +426,7 @@ def _write_folder(cfg: DictConfig, run_cfg: RunConfig, sim_cfg: Any, job: Job, r
         writer.discard()
         raise
     if run_cfg.objective:
-        return objective
+        return _for_sweeper(objective, run_cfg.objective)
     return None if job.multirun else first.summary  # Hydra keeps every job's return value until a sweep ends
 
 

@@ -158,6 +158,11 @@ def test_the_task_returns_a_float_for_an_objective(tmp_path):
         assert run_job(cfg, _job(tmp_path, cfg)) == value
         cfg = compose(config_name="config", overrides=[*SMALL, "objective=targets"])
         assert isinstance(run_job(cfg, _job(tmp_path, cfg)), float)
+        # a metric missing (null) in every replication: null in job.json (not NaN, which is not
+        # JSON), and the worst value for the sweeper (Optuna stops a whole search on NaN)
+        cfg = compose(config_name="config", overrides=["scale=0.02", "years=5", "objective=return_share_10y"])
+        assert run_job(cfg, _job(tmp_path / "short", cfg)) == math.inf
+        assert json.loads((tmp_path / "short" / "run" / "job.json").read_text())["objective_value"] is None
 
 
 def test_run_level_keys_are_checked_and_never_reach_the_model():
