@@ -103,10 +103,23 @@ def _cache_files() -> list:
 
 
 def compiled_code_cached() -> bool:
-    """Whether the compiled code is already in the on-disk cache (False: the next run compiles
-    it, which takes some seconds). True when the cache cannot be inspected."""
-    indexes = (getattr(cache_file, "_index_path", None) for cache_file in _cache_files())
-    return all(Path(index).exists() for index in indexes if index is not None)
+    """Whether this version's compiled code is already in the on-disk cache (False: the next
+    run compiles it, which takes some seconds). True when the cache cannot be inspected.
+
+    One cache entry of this version (an index whose stamp matches the current sources) is
+    taken to mean a run has compiled the model here: loops called only from other compiled
+    code, or only on rare paths (another origin, sampled parameters), never get an entry of
+    their own, so requiring every entry would announce a compilation on every run."""
+    files = _cache_files()
+    if not files:
+        return True
+    for cache_file in files:
+        try:
+            if Path(cache_file._index_path).exists() and cache_file._load_index():
+                return True
+        except Exception:  # noqa: BLE001 - an unreadable entry is one that needs compiling
+            continue
+    return False
 
 
 # --- coefficients --------------------------------------------------------------------------
