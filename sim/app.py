@@ -112,7 +112,8 @@ def _command(args: list[str]) -> int:
     previous = signal.signal(signal.SIGTERM, ensemble.request_stop)
     sweep.REPORTED_BY_CLI[0] = True
     if found.multirun and found.folder is not None:
-        print(f"sweep folder: {found.folder}", file=sys.stderr)
+        # beside the progress bar in a terminal, else among the log lines
+        print(f"sweep folder: {found.folder}", file=sys.stderr if sweep.progress_wanted() else sys.stdout)
     code = 0
     try:
         main()

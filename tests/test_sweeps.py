@@ -312,7 +312,7 @@ def test_progress_in_a_terminal_and_quiet_otherwise(tmp_path):
     code, shown, printed = _run_on_a_terminal(["-m", "seed=1,2,3", *TINY, f"hydra.sweep.dir={tmp_path / 'a'}"],
                                               tmp_path)
     assert code == 0, shown
-    assert "3/3" in shown and "sweep" in shown
+    assert "3/3" in shown and f"sweep folder: {tmp_path / 'a'}" in shown
     assert printed == ""  # the bar replaces the log lines (kept in each job's log file)
     code, shown, _ = _run_on_a_terminal([*TINY, "replications=3", "jobs=1", f"hydra.run.dir={tmp_path / 'b'}"],
                                         tmp_path)
@@ -320,4 +320,4 @@ def test_progress_in_a_terminal_and_quiet_otherwise(tmp_path):
     assert "replications" in shown and "3/3" in shown
     r = sim("-m", "seed=1,2", *TINY, f"hydra.sweep.dir={tmp_path / 'c'}", cwd=tmp_path)
     assert r.returncode == 0 and r.stderr == ""  # not a terminal: no bar
-    assert "#1 : seed=2" in r.stdout  # and the log lines instead
+    assert "#1 : seed=2" in r.stdout and f"sweep folder: {tmp_path / 'c'}" in r.stdout  # the log lines instead
