@@ -238,7 +238,7 @@ class CareerModel(mesa.Model):
     def record(self) -> None:
         t = self.year - 1
         self.stock_records[t] = self.stocks
-        self.flow_records[t] = [self.flow[k] for k in FLOWS]
+        self.flow_records[t] = list(self.flow.values())  # in the order of FLOWS (see step)
         hic, lmic = self.processes["electives"].slots(self)
         self.env_records[t] = [self.quality, self.mentor_found, self.processes["match"].positions,
                                self.processes["match"].world, hic + lmic, self.academic_knowledge]
