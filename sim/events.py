@@ -40,10 +40,11 @@ class EventLog:
     def log(self, year: int, ids: np.ndarray, from_stage, to_stage, cause) -> None:
         """Log ``ids`` moving in ``year``; ``from_stage`` and ``to_stage`` are stage codes and
         ``cause`` a cause name or an array of cause codes, each one for all or one per id."""
-        if len(ids) == 0 or not self.enabled:
+        n = len(ids)
+        if n == 0 or not self.enabled:
             return
-        self._chunks.append((year, ids, from_stage, to_stage, CAUSE[cause] if isinstance(cause, str) else cause))
-        self.count += len(ids)
+        self._chunks.append((year, ids, from_stage, to_stage, CAUSE[cause] if type(cause) is str else cause))
+        self.count += n
 
     def arrays(self) -> dict[str, np.ndarray]:
         """All events as columns, in the order they happened."""

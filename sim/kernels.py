@@ -328,6 +328,21 @@ def move(ids, to_stages, stage, stage_since, year, stocks):
     return left
 
 
+@compiled
+def move_to(ids, to_stage, stage, stage_since, year, stocks):
+    """:func:`move` with one stage for all: no array of stages to build."""
+    left = np.empty(ids.shape[0], np.int8)
+    for j in range(ids.shape[0]):
+        i = ids[j]
+        s = stage[i]
+        left[j] = s
+        stocks[s] -= 1
+        stage[i] = to_stage
+        stage_since[i] = year
+    stocks[to_stage] += ids.shape[0]
+    return left
+
+
 # --- distributions ---------------------------------------------------------------------------
 
 # Acklam's rational approximation of the standard-normal quantile (relative error < 1.2e-9)

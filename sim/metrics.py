@@ -31,15 +31,13 @@ RETURN_NEAR_RETIREMENT_AGE = 55  # returns at this age or later count as returns
 def timeseries(model: CareerModel) -> pd.DataFrame:
     """One row per reported year (``year`` is the calendar year): stocks at the end of the
     year, flows during it, the environment, and the initial population."""
-    df = pd.DataFrame({"year": model.calendar_year(np.arange(1, model.cfg.years + 1))})
-    for j, name in enumerate(STAGES):
-        df[name] = model.stock_records[:, j]
-    for name in PUBLISHED_FLOWS:
-        df[name] = model.flow_records[:, FLOWS.index(name)]
-    for j, name in enumerate(ENV):
-        df[name] = model.env_records[:, j]
-    df["initial_population"] = model.initial_size
-    return df
+    years = model.cfg.years
+    columns = {"year": model.calendar_year(np.arange(1, years + 1))}
+    columns.update((name, model.stock_records[:, j]) for j, name in enumerate(STAGES))
+    columns.update((name, model.flow_records[:, FLOWS.index(name)]) for name in PUBLISHED_FLOWS)
+    columns.update((name, model.env_records[:, j]) for j, name in enumerate(ENV))
+    columns["initial_population"] = np.full(years, model.initial_size, np.int64)
+    return pd.DataFrame(columns)
 
 
 def events(model: CareerModel) -> pd.DataFrame:

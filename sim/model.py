@@ -191,9 +191,13 @@ class CareerModel(mesa.Model):
         name, or an array of cause codes), and log it."""
         if len(ids) == 0:
             return
-        to = np.full(len(ids), to_stage, np.int8) if np.ndim(to_stage) == 0 else to_stage
-        from_stage = kernels.move(ids, to, self.pop.stage, self.pop.stage_since, self.year, self.stocks)
-        self.events.log(self.year, ids, from_stage, to_stage, cause)
+        pop = self.pop
+        if isinstance(to_stage, np.ndarray):
+            from_stage = kernels.move(ids, to_stage, pop.stage, pop.stage_since, self.year, self.stocks)
+        else:
+            from_stage = kernels.move_to(ids, to_stage, pop.stage, pop.stage_since, self.year, self.stocks)
+        if self.events.enabled:
+            self.events.log(self.year, ids, from_stage, to_stage, cause)
 
     def cohort_bounds(self, first: int, last: int) -> tuple[int, int]:
         """Ids ``lo .. hi-1`` of everyone who entered in cohorts ``first`` .. ``last`` (inclusive) and has entered."""
@@ -234,7 +238,7 @@ class CareerModel(mesa.Model):
     def record(self) -> None:
         t = self.year - 1
         self.stock_records[t] = self.stocks
-        self.flow_records[t] = [self.flow[k] for k in FLOWS]
+        self.flow_records[t] = list(self.flow.values())  # in the order of FLOWS (see step)
         hic, lmic = self.processes["electives"].slots(self)
         self.env_records[t] = [self.quality, self.mentor_found, self.processes["match"].positions,
                                self.processes["match"].world, hic + lmic, self.academic_knowledge]

@@ -42,6 +42,7 @@ class Network:
         self.key = key
         self._bits: dict[str, np.ndarray] = {}
         self._words = (int(capacity) + 63) // 64 + 1
+        self._spec = np.array([self.peers, self.alumni, self.span, self.first_cohort, self.intake], np.int64)
 
     def bits(self, name: str) -> np.ndarray:
         """The bit set of property ``name`` (bit ``i``: person ``i`` has it)."""
@@ -57,7 +58,7 @@ class Network:
     @property
     def spec(self) -> np.ndarray:
         """(peers, alumni, span, first cohort, intake) as compiled code takes them."""
-        return np.array([self.peers, self.alumni, self.span, self.first_cohort, self.intake], np.int64)
+        return self._spec
 
     def ties(self, i: int) -> np.ndarray:
         """The ids person ``i`` is tied to (``peers`` then ``alumni``)."""

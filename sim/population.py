@@ -113,6 +113,17 @@ FIELDS: dict[str, tuple[type, object]] = {
 }
 
 
+def _allocate(n: int, dtype, fill) -> np.ndarray:
+    """An array of ``n`` ``fill`` values (unset for ``DRAWN``). Zeros come from memory the
+    system hands out already zeroed, so the pages of fields that stay mostly unset (most of
+    them: few people ever do research or go abroad) are never written."""
+    if fill is DRAWN:
+        return np.empty(n, dtype=dtype)
+    if fill == 0:
+        return np.zeros(n, dtype=dtype)
+    return np.full(n, fill, dtype=dtype)
+
+
 class Population:
     """Per-attribute numpy arrays; ``n`` positions are in use, the rest is spare capacity."""
 
@@ -121,8 +132,7 @@ class Population:
         self.n = 0          # people who have entered: ids 0..n-1
         self.drawn = 0      # people whose attributes are drawn (future entrants included)
         for name, (dtype, fill) in FIELDS.items():
-            setattr(self, name, np.empty(self.capacity, dtype=dtype) if fill is DRAWN
-                    else np.full(self.capacity, fill, dtype=dtype))
+            setattr(self, name, _allocate(self.capacity, dtype, fill))
 
     def reserve(self, k: int) -> np.ndarray:
         """The next ``k`` ids, for people drawn now who enter later (see :meth:`admit`)."""

@@ -9,6 +9,7 @@ draws of any other person or decision, and scenario differences stay low-noise.
 
 from __future__ import annotations
 
+import functools
 import zlib
 
 import numpy as np
@@ -25,6 +26,11 @@ def _mix_scalar(z: int) -> int:
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
     return z ^ (z >> 31)
+
+
+@functools.lru_cache(maxsize=None)
+def _crc(name: str) -> int:
+    return zlib.crc32(name.encode())
 
 
 class Streams:
@@ -71,5 +77,5 @@ class Streams:
 
     def generator(self, name: str, year: int) -> np.random.Generator:
         """A numpy Generator for draws that are not per person (cohort attributes, the world pool)."""
-        ss = np.random.SeedSequence(self.seed, spawn_key=(zlib.crc32(name.encode()), year + 1_000_003))
-        return np.random.default_rng(ss)
+        ss = np.random.SeedSequence(self.seed, spawn_key=(_crc(name), year + 1_000_003))
+        return np.random.Generator(np.random.PCG64(ss))  # what default_rng(ss) makes

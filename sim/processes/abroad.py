@@ -74,7 +74,7 @@ class Abroad(Process):
         pop, cfg, year = model.pop, model.cfg, model.year
         home = model.processes["returnees"]
         ctx = self._context(model)
-        quits, back, forced, stay = training(
+        quits, back, forced, stay, back_practising = decisions(
             model.mobile, year, pop.stage, pop.stage_since, pop.training_end, pop.training_done_year, pop.visa,
             pop.waiver, cfg.params.returning.during_training_annual, cfg.destination.waiver_prob,
             model.policy.home_return_requirement, pop.cohort, pop.home_ties, pop.wish_improve, pop.abroad_since,
@@ -86,10 +86,7 @@ class Abroad(Process):
         home.return_home(model, forced, "visa_forced_return")
         model.move(stay, PRACTISING_ABROAD, "training_completed")
         # those who just arrived or finished decided already
-        back = practising(model.mobile, year, pop.stage, pop.stage_since, pop.cohort, pop.home_ties,
-                          pop.wish_improve, pop.abroad_since, pop.training_done_year, pop.partner_age, pop.child_age,
-                          pop.care_age, pop.retire_age, ctx, self.key, self.coef, model.ref)
-        home.return_home(model, back, "returned")
+        home.return_home(model, back_practising, "returned")
 
 
 @kernels.compiled
@@ -135,14 +132,18 @@ def returns_home(p, ref, i, year, at_training_end, cohort, home_ties, wish_impro
 
 
 @kernels.compiled
-def training(mobile, year, stage, stage_since, training_end, training_done_year, visa, waiver, during_annual,
-             waiver_prob, home_rule, cohort, home_ties, wish_improve, abroad_since, partner_age, child_age, care_age,
-             retire_age, ctx, base, base_visa, coef, reference):
-    """Those training abroad (in ``mobile``): before the end of training (from the year after
-    arrival) some go home; at its end each chooses to return or stay, and J-1 holders who
-    want to stay get a waiver of the home-residence requirement or, if it applies, go home.
-    Returns (leaving during training, returning at its end, forced home by the J-1 rule,
-    staying to practise), each in order."""
+def decisions(mobile, year, stage, stage_since, training_end, training_done_year, visa, waiver, during_annual,
+              waiver_prob, home_rule, cohort, home_ties, wish_improve, abroad_since, partner_age, child_age, care_age,
+              retire_age, ctx, base, base_visa, coef, reference):
+    """The year's decisions of everyone abroad (in ``mobile``), in one pass.
+
+    Those training: before the end of training (from the year after arrival) some go home;
+    at its end each chooses to return or stay, and J-1 holders who want to stay get a
+    waiver of the home-residence requirement or, if it applies, go home. Those practising
+    since an earlier year choose to go home or stay (the moves of those training do not
+    touch them, so both are decided in the same pass). Returns (leaving during training,
+    returning at its end, forced home by the J-1 rule, staying to practise, practising who
+    go home), each in order."""
     p, ref = coef[0], reference[0]
     key_choice, key_quit = kernels.stream_key(base, year, 0), kernels.stream_key(base, year, 1)
     key_waiver = kernels.stream_key(base_visa, year, 2)
@@ -151,10 +152,19 @@ def training(mobile, year, stage, stage_since, training_end, training_done_year,
     back = np.empty(m, np.int64)
     forced = np.empty(m, np.int64)
     stay = np.empty(m, np.int64)
-    nq = nb = nf = ns = 0
+    back_practising = np.empty(m, np.int64)
+    nq = nb = nf = ns = npr = 0
     for j in range(m):
         i = mobile[j]
-        if stage[i] != TRAINING_ABROAD:
+        s = stage[i]
+        if s == PRACTISING_ABROAD:
+            if stage_since[i] < year and returns_home(p, ref, i, year, 0.0, cohort, home_ties, wish_improve,
+                                                      abroad_since, training_done_year, partner_age, child_age,
+                                                      care_age, retire_age, ctx, key_choice):
+                back_practising[npr] = i
+                npr += 1
+            continue
+        if s != TRAINING_ABROAD:
             continue
         if training_end[i] > year:
             if stage_since[i] < year and kernels.uniform_at(key_quit, i) < during_annual:
@@ -175,23 +185,4 @@ def training(mobile, year, stage, stage_since, training_end, training_done_year,
                 continue
         stay[ns] = i
         ns += 1
-    return quits[:nq], back[:nb], forced[:nf], stay[:ns]
-
-
-@kernels.compiled
-def practising(mobile, year, stage, stage_since, cohort, home_ties, wish_improve, abroad_since, training_done_year,
-               partner_age, child_age, care_age, retire_age, ctx, base, coef, reference):
-    """Those practising abroad since an earlier year (in ``mobile``) who go home this year, in order."""
-    p, ref = coef[0], reference[0]
-    key = kernels.stream_key(base, year, 0)
-    back = np.empty(mobile.shape[0], np.int64)
-    n = 0
-    for j in range(mobile.shape[0]):
-        i = mobile[j]
-        if stage[i] != PRACTISING_ABROAD or stage_since[i] >= year:
-            continue
-        if returns_home(p, ref, i, year, 0.0, cohort, home_ties, wish_improve, abroad_since, training_done_year,
-                        partner_age, child_age, care_age, retire_age, ctx, key):
-            back[n] = i
-            n += 1
-    return back[:n]
+    return quits[:nq], back[:nb], forced[:nf], stay[:ns], back_practising[:npr]

@@ -94,8 +94,7 @@ class Electives(Process):
             app, year, pop.english, pop.standing, pop.research, hosts.english_threshold_hic,
             hosts.english_threshold_lmic, hosts.destination_share, self.key, p, ref)
         accepted = np.zeros(len(app), dtype=bool)
-        for is_hic, n_slots in zip((True, False), self.slots(model)):
-            pool = np.flatnonzero(eligible & (wants_hic == is_hic))
+        for pool, n_slots in zip(pools(eligible, wants_hic), self.slots(model)):
             accepted[pool[allocate_slots(priority[pool], n_slots)]] = True
         acc = np.flatnonzero(accepted)
         flow["electives_accepted"] += len(acc)
@@ -105,19 +104,14 @@ class Electives(Process):
         takes = uptake(app[acc], wants_hic[acc], award, pop.resources, o.family_funds_usd,
                        pol.scholarship_amount_usd, hosts.cost_hic_usd, hosts.cost_lmic_usd,
                        year, self.key, p)
-        flow["scholarships"] += int((award & takes).sum())
-        go = acc[takes]
-        who = app[go]
-        hic, research = wants_hic[go], research_type[go]
-        place = np.where(in_destination[go], 0, np.where(hic, 1, 2)).astype(np.int8)
-        taken(who, place, research, pop.n_electives, pop.elective_type, pop.elective_place, pop.hic_elective,
-              pop.destination_elective, pop.role_model, pop.transformed, pop.research_tilt, pop.intl_health,
-              year, self.key_effects, self.effects)
-        model.network.mark("elective", who)
+        who, counts = taken(app, acc, takes, award, wants_hic, research_type, in_destination, pop.n_electives,
+                            pop.elective_type, pop.elective_place, pop.hic_elective, pop.destination_elective,
+                            pop.role_model, pop.transformed, pop.research_tilt, pop.intl_health,
+                            model.network.bits("elective"), year, self.key_effects, self.effects)
         flow["electives_started"] += len(who)
-        flow["electives_hic"] += int(hic.sum())
-        flow["electives_destination"] += int((place == 0).sum())
-        flow["electives_research"] += int(research.sum())
+        for name, count in zip(("scholarships", "electives_hic", "electives_destination", "electives_research"),
+                               counts):
+            flow[name] += int(count)
 
 
 # --- rules -----------------------------------------------------------------------------------
@@ -263,31 +257,68 @@ def uptake(ids, hic, award, resources, family_funds, scholarship, cost_hic, cost
 
 
 @kernels.compiled
-def taken(who, place, research_type, n_electives, elective_type, elective_place, hic_elective,
-          destination_elective, role_model, transformed, research_tilt, intl_health, year, base, coef):
-    """Record the electives taken (``place``: 0 the destination country, 1 another
-    high-income country, 2 a low/middle-income country) and what each did (SON2021): role
-    model met, perspective transformed, and the research (research electives) and
-    international-health (low/middle-income hosts) tilts. A first elective sets the
-    person's elective type and place."""
+def pools(eligible, hic):
+    """Positions of the eligible applicants who want a high-income host, and of those who do not."""
+    out_hic = np.empty(eligible.shape[0], np.int64)
+    out_lmic = np.empty(eligible.shape[0], np.int64)
+    nh = nl = 0
+    for j in range(eligible.shape[0]):
+        if eligible[j]:
+            if hic[j]:
+                out_hic[nh] = j
+                nh += 1
+            else:
+                out_lmic[nl] = j
+                nl += 1
+    return out_hic[:nh], out_lmic[:nl]
+
+
+@kernels.compiled
+def taken(app, acc, takes, award, hic, research_type, in_destination, n_electives, elective_type, elective_place,
+          hic_elective, destination_elective, role_model, transformed, research_tilt, intl_health, took_elective,
+          year, base, coef):
+    """Record the electives taken by the accepted applicants (``app[acc]``) who take them up
+    (``takes``): the place (0 the destination country, 1 another high-income country, 2 a
+    low/middle-income country) and what each did (SON2021): role model met, perspective
+    transformed, and the research (research electives) and international-health
+    (low/middle-income hosts) tilts. A first elective sets the person's elective type and
+    place; everyone who went is marked in ``took_elective`` (the network's bit set).
+    Returns (who went, in order; counts of scholarships used, high-income, destination and
+    research electives)."""
     p = coef[0]
     key_role, key_trans = kernels.stream_key(base, year, 0), kernels.stream_key(base, year, 1)
     key_tilt, key_intl = kernels.stream_key(base, year, 2), kernels.stream_key(base, year, 3)
-    for j in range(who.shape[0]):
-        i = who[j]
+    who = np.empty(acc.shape[0], np.int64)
+    counts = np.zeros(4, np.int64)
+    n = 0
+    for k in range(acc.shape[0]):
+        if not takes[k]:
+            continue
+        j = acc[k]
+        i = app[j]
+        who[n] = i
+        n += 1
+        place = 0 if in_destination[j] else (1 if hic[j] else 2)
+        research = research_type[j]
+        counts[0] += award[k]
+        counts[1] += hic[j]
+        counts[2] += place == 0
+        counts[3] += research
         if n_electives[i] == 0:
-            elective_type[i] = 1 if research_type[j] else 0
-            elective_place[i] = place[j]
+            elective_type[i] = 1 if research else 0
+            elective_place[i] = place
         n_electives[i] += 1
-        if place[j] <= 1:
+        if place <= 1:
             hic_elective[i] = True
-        if place[j] == 0:
+        if place == 0:
             destination_elective[i] = True
         if kernels.uniform_at(key_role, i) < p.role_model:
             role_model[i] = True
         if kernels.uniform_at(key_trans, i) < p.perspective_transformed:
             transformed[i] = True
-        if research_type[j] and kernels.uniform_at(key_tilt, i) < p.research_tilt_given_research:
+        if research and kernels.uniform_at(key_tilt, i) < p.research_tilt_given_research:
             research_tilt[i] = True
-        if place[j] == 2 and kernels.uniform_at(key_intl, i) < p.intl_health_given_lmic:
+        if place == 2 and kernels.uniform_at(key_intl, i) < p.intl_health_given_lmic:
             intl_health[i] = True
+    network.set_bits(took_elective, who[:n])
+    return who[:n], counts

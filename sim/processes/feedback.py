@@ -47,7 +47,7 @@ class Feedback(Process):
         stocks = model.stocks
         n_academic, current = current_knowledge(model.mobile, year, pop.stage, pop.kt, pop.return_year,
                                                 math.log(2.0) / fb.knowledge_half_life_years)
-        home_doctors = int(stocks[[HOME_TRAINING, HOME_PRACTICE, PREPARING, *RETURNED]].sum())
+        home_doctors = int(sum(stocks[s] for s in (HOME_TRAINING, HOME_PRACTICE, PREPARING, *RETURNED)))
         density = current / max(home_doctors, 1) * fb.density_per_doctors
         q = model.quality
         q = (q + fb.quality_gain_per_returnee_density * density * (o.training_quality_max - q)

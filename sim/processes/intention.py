@@ -211,8 +211,8 @@ def give_up(model, ids: np.ndarray) -> None:
     the intention may form again later."""
     if len(ids) == 0:
         return
-    back = school.home_training_left(model, ids)
-    model.move(ids, np.where(back, HOME_TRAINING, HOME_PRACTICE).astype(np.int8), "gave_up")
+    model.move(ids, school.back_home(ids, model.pop.grad_year, model.cfg.origin.home_training_years, model.year),
+               "gave_up")
     model.flow["gave_up"] += len(ids)
     model.processes["intention"].schedule(model, ids, model.year + 1)
 

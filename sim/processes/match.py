@@ -109,15 +109,9 @@ class Match(Process):
         if positions <= 0 or m == 0:
             return np.zeros(m, dtype=bool)
         order = np.argsort(-origin_scores, kind="stable")
-        above = world_cdf(origin_scores[order], self.world_weights, self.world_means, self.world_sd)
-        # probabilities of the bins (inf, s1], (s1, s2], ..., (s_m, -inf) from the top down
-        upper = 1.0 - above
-        pvals = np.diff(np.concatenate([[0.0], upper, [1.0]]))
-        counts = rng.multinomial(self.world, np.clip(pvals, 0.0, None) / max(pvals.clip(0).sum(), 1e-300))
-        world_above = np.cumsum(counts)[:m]
-        matched = np.empty(m, dtype=bool)
-        matched[order] = np.arange(m) + world_above < positions
-        return matched
+        pvals = bin_probabilities(origin_scores, order, self.world_weights, self.world_means, self.world_sd)
+        counts = rng.multinomial(self.world, pvals / max(pvals.sum(), 1e-300))
+        return matched_against(order, counts, positions)
 
     def depart(self, model, ids: np.ndarray) -> None:
         pop, cfg, year = model.pop, model.cfg, model.year
@@ -191,6 +185,35 @@ def outcomes(ids, matched, year, rounds, matched_round, refusal, retry_prob, max
             ng += 1
     giving_up[ng:ng + nr] = refused[:nr]
     return leaving[:nl], giving_up[:ng + nr], nl + nr, nr
+
+
+@kernels.compiled
+def bin_probabilities(scores, order, weights, means, sd):
+    """The world pool's probabilities of the bins (inf, s1], (s1, s2], ..., (s_m, -inf) between
+    the origin's scores ``s1 >= s2 >= ...`` (``scores[order]``), from the top down, each at
+    least 0 (not yet normalised)."""
+    m = order.shape[0]
+    upper = 1.0 - world_cdf(scores[order], weights, means, sd)
+    out = np.empty(m + 1, np.float64)
+    previous = 0.0
+    for j in range(m):
+        out[j] = max(upper[j] - previous, 0.0)
+        previous = upper[j]
+    out[m] = max(1.0 - previous, 0.0)
+    return out
+
+
+@kernels.compiled
+def matched_against(order, counts, positions):
+    """Whether each origin applicant (``order``: best first) is matched, given how many of the
+    world pool fall in each bin above them (``counts``): fewer than ``positions`` score higher."""
+    m = order.shape[0]
+    matched = np.empty(m, np.bool_)
+    above = 0
+    for j in range(m):
+        above += counts[j]
+        matched[order[j]] = j + above < positions
+    return matched
 
 
 @kernels.compiled

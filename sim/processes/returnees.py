@@ -109,19 +109,18 @@ class Returnees(Process):
         p = cfg.params.returnees
         # drift: disillusionment with the state system, more so when knowledge was wasted
         rate = p.drift_to_private_base * (1 - o.public_system_satisfaction)
-        who = drift(model.mobile, year, pop.stage, pop.stage_since, pop.kt, pop.sector, rate,
-                    rate * p.drift_kt_failed_factor, self.key_sector)
-        model.move(who, RETURNED_PRIVATE, "sector_switch")
-        # leaving again
         lp = cfg.params.life
         ctx = np.array([o.entry_age, o.income_gap - pol.returnee_premium,
                         o.reintegration_difficulty * (1 - pol.reintegration_support),
                         dest.home_residence_years if pol.home_return_requirement else 0.0,
                         lp.children_dependent_years, lp.parents_care_years])
-        leaving = reemigrants(model.mobile, year, pop.stage, pop.stage_since, pop.cohort, pop.kt, pop.sector,
-                              pop.home_ties, pop.forced, pop.return_year, pop.abroad_since, pop.spells,
-                              pop.reemigration_year, pop.visa, pop.partner_age, pop.child_age, pop.care_age, ctx,
-                              self.key_reemigration, self.coef, model.ref)
+        who, leaving = decisions(model.mobile, year, pop.stage, pop.stage_since, pop.cohort, pop.kt, pop.sector,
+                                 pop.home_ties, pop.forced, pop.return_year, pop.abroad_since, pop.spells,
+                                 pop.reemigration_year, pop.visa, pop.partner_age, pop.child_age, pop.care_age,
+                                 rate, rate * p.drift_kt_failed_factor, ctx, self.key_sector, self.key_reemigration,
+                                 self.coef, model.ref)
+        model.move(who, RETURNED_PRIVATE, "sector_switch")
+        # leaving again
         if len(leaving):
             model.move(leaving, PRACTISING_ABROAD, "re_emigrated")
             model.flow["reemigrations"] += len(leaving)
@@ -184,24 +183,6 @@ def sectors_on_return(ids, year, forced, research, research_tilt, wish_improve, 
 
 
 @kernels.compiled
-def drift(mobile, year, stage, stage_since, kt, sector, rate, rate_kt_failed, base):
-    """Public-sector returnees since an earlier year (in ``mobile``) who move to private
-    practice: yearly ``rate``, ``rate_kt_failed`` if their knowledge transfer did not take hold."""
-    key = kernels.stream_key(base, year, 1)
-    out = np.empty(mobile.shape[0], np.int64)
-    n = 0
-    for j in range(mobile.shape[0]):
-        i = mobile[j]
-        if stage[i] != RETURNED_PUBLIC or stage_since[i] >= year:
-            continue
-        if kernels.uniform_at(key, i) < min(rate if kt[i] else rate_kt_failed, 1.0):
-            sector[i] = 1
-            out[n] = i
-            n += 1
-    return out[:n]
-
-
-@kernels.compiled
 def reemigration_logit(p, ref, kt_failed, private, reintegration_eff, income_gap_eff, partner_abroad, home_ties,
                        parents_care, years_since_return, age, forced):
     """Yearly log-odds that a returnee emigrates again."""
@@ -218,31 +199,51 @@ def reemigration_logit(p, ref, kt_failed, private, reintegration_eff, income_gap
 
 
 @kernels.compiled
-def reemigrants(mobile, year, stage, stage_since, cohort, kt, sector, home_ties, forced, return_year, abroad_since,
-                spells, reemigration_year, visa, partner_age, child_age, care_age, ctx, base, coef, reference):
-    """Returnees since an earlier year (in ``mobile``: the public sector first, then private,
-    then academic) who emigrate again this year (the forced ones only after the
-    home-residence years), their new spell abroad recorded. Returns them in that order."""
+def decisions(mobile, year, stage, stage_since, cohort, kt, sector, home_ties, forced, return_year, abroad_since,
+              spells, reemigration_year, visa, partner_age, child_age, care_age, rate, rate_kt_failed, ctx,
+              base_sector, base, coef, reference):
+    """The year's decisions of the returnees since an earlier year (in ``mobile``), in one pass.
+
+    Drift: those in the public sector move to private practice with yearly ``rate``
+    (``rate_kt_failed`` if their knowledge transfer did not take hold); they do not also
+    decide to leave this year. Leaving again: the others emigrate again (the forced ones only
+    after the home-residence years), their new spell abroad recorded. Returns (drifting, in
+    order; leaving, the public sector first, then private, then academic, each in order)."""
     p, ref = coef[0], reference[0]
+    key_drift = kernels.stream_key(base_sector, year, 1)
     key = kernels.stream_key(base, year, 0)
-    out = np.empty(mobile.shape[0], np.int64)
+    m = mobile.shape[0]
+    drifting = np.empty(m, np.int64)
+    by_sector = np.empty((3, m), np.int64)  # those leaving, by the sector they leave from
+    counts = np.zeros(3, np.int64)
+    nd = 0
+    for j in range(m):
+        i = mobile[j]
+        s = stage[i]
+        if s < RETURNED_PUBLIC or s > RETURNED_ACADEMIC or stage_since[i] >= year:
+            continue
+        if s == RETURNED_PUBLIC and kernels.uniform_at(key_drift, i) < min(rate if kt[i] else rate_kt_failed, 1.0):
+            sector[i] = 1
+            drifting[nd] = i
+            nd += 1
+            continue
+        if _leaves_again(p, ref, i, year, cohort, kt, sector, home_ties, forced, return_year, abroad_since,
+                         partner_age, child_age, care_age, ctx, key):
+            k = s - RETURNED_PUBLIC
+            by_sector[k, counts[k]] = i
+            counts[k] += 1
+    out = np.empty(counts.sum(), np.int64)
     n = 0
-    for s_back in range(RETURNED_PUBLIC, RETURNED_ACADEMIC + 1):
-        for j in range(mobile.shape[0]):
-            i = mobile[j]
-            if stage[i] != s_back or stage_since[i] >= year:
-                continue
-            if _leaves_again(p, ref, i, year, cohort, kt, sector, home_ties, forced, return_year, abroad_since,
-                             partner_age, child_age, care_age, ctx, key):
-                out[n] = i
-                n += 1
-    for j in range(n):
-        i = out[j]
-        abroad_since[i] = year
-        spells[i] += 1
-        reemigration_year[i] = year
-        visa[i] = 2  # a work visa: the J-1 rule, if it applied, has been met
-    return out[:n]
+    for k in range(3):
+        for j in range(counts[k]):
+            i = by_sector[k, j]
+            out[n] = i
+            n += 1
+            abroad_since[i] = year
+            spells[i] += 1
+            reemigration_year[i] = year
+            visa[i] = 2  # a work visa: the J-1 rule, if it applied, has been met
+    return drifting[:nd], out
 
 
 @kernels.compiled

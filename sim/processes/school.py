@@ -89,7 +89,8 @@ class Graduation(Process):
             pop.exit_year[leaving] = year
             pop.exit_cause[leaving] = CAUSE["left_origin"]
             model.flow["exits"] += len(leaving)
-        model.processes["intention"].on_graduation(model, done[pop.stage[done] == HOME_TRAINING])
+        model.processes["intention"].on_graduation(model, done if len(leaving) == 0 else
+                                                    done[pop.stage[done] == HOME_TRAINING])
         # those who graduated home_training_years ago finish home training now
         start = year - o.home_training_years
         lo, hi = model.cohort_bounds(start - o.school_years + 1, start - o.school_years + 1)
@@ -132,7 +133,11 @@ def training_done(lo, hi, stage, grad_year, graduated):
     return out[:n]
 
 
-def home_training_left(model, ids: np.ndarray) -> np.ndarray:
-    """Whether each of ``ids`` (graduates) is still within their home-training years."""
-    return model.pop.grad_year[ids] + model.cfg.origin.home_training_years > model.year
-
+@kernels.compiled
+def back_home(ids, grad_year, home_training_years, year):
+    """The stage each of ``ids`` (graduates) goes back to at home: home training if it is not
+    finished by ``year``, else home practice."""
+    out = np.empty(ids.shape[0], np.int8)
+    for j in range(ids.shape[0]):
+        out[j] = HOME_TRAINING if grad_year[ids[j]] + home_training_years > year else HOME_PRACTICE
+    return out
