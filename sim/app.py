@@ -268,7 +268,7 @@ def _memory_bytes() -> float:
     try:
         return float(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
     except (AttributeError, ValueError, OSError):
-        return 16e9
+        return 16e9  # assumption: a common workstation's memory
 
 
 def _want(flag: bool | None, job: Job, n: int) -> bool:
@@ -283,14 +283,13 @@ def _targets(run_cfg: RunConfig) -> list | None:
     return load_targets(targets_path(run_cfg.origin.name))[1]
 
 
-def _objective(run_cfg: RunConfig, runs: Any, summary: dict) -> float:
+def _objective(run_cfg: RunConfig, runs: Any) -> float:
     from .tables import objective_value
 
-    metrics = [k for k, v in summary.items() if not isinstance(v, dict) and not k.endswith("_n")]
-    if run_cfg.objective != "targets" and run_cfg.objective not in runs.columns:
-        raise UserError([f"objective: {run_cfg.objective!r} is not a metric of summary.json; metrics: "
-                         f"{', '.join(sorted(metrics))}, their denominators (<metric>_n), and by_group "
-                         "entries such as by_group.sex.female.went_abroad_share"])
+    from .metrics import unknown_metric
+
+    if run_cfg.objective != "targets" and run_cfg.objective not in runs.columns:  # a group this origin lacks
+        raise UserError([unknown_metric(run_cfg.objective)])
     return objective_value(runs, run_cfg.objective, _targets(run_cfg))
 
 
@@ -338,7 +337,7 @@ def run_job(cfg: DictConfig, job: Job) -> Any:
         log.info("kept %s: it already holds this run, complete", folder)
         summary = outputs.read_summary(folder)
         if run_cfg.objective:
-            return _for_sweeper(_objective(run_cfg, outputs.read_runs(folder), summary), run_cfg.objective)
+            return _for_sweeper(_objective(run_cfg, outputs.read_runs(folder)), run_cfg.objective)
         return None if job.multirun else summary
     n = run_cfg.replications
     events = _want(run_cfg.outputs.events, job, n)
@@ -377,7 +376,7 @@ def _write_folder(cfg: DictConfig, run_cfg: RunConfig, sim_cfg: Any, job: Job, r
     runs = tables.runs_frame(reps, job.experiment, keys)
     yearly = tables.yearly_frame(reps, job.experiment, keys)
     first = reps[0]
-    objective = _objective(run_cfg, runs, first.summary) if run_cfg.objective else None
+    objective = _objective(run_cfg, runs) if run_cfg.objective else None
     writer = outputs.RunWriter(job.folder)
     try:
         writer.text("config.yaml", resolved_yaml)

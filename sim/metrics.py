@@ -145,21 +145,24 @@ SUMMARY_METRICS = (
     "deaths_total", "median_retirement_age")
 GROUP_METRICS = ("graduates_total", "elective_share_cohort", "intention_share", "went_abroad_share",
                  "applicant_share", "return_share_10y", "research_engagement_share", "publication_share")
-GROUPS = {"elective": ("yes", "no"), "elective_destination": ("hic", "lmic"),
-          "elective_place": ("destination", "other_hic", "lmic"), "elective_type": ("clinical", "research"),
-          "sex": ("female", "male")}
 
 
-def metric_names() -> set[str]:
-    """Every scalar name of ``summary`` as a column of ``runs.parquet``: the metrics, their
-    ``_n`` denominators and ``by_group.<grouping>.<level>.<metric>`` (a superset: a name
-    with ``_n`` is listed even where the metric has none)."""
-    names = set(SUMMARY_METRICS) | {f"{m}_n" for m in SUMMARY_METRICS}
-    for group, levels in GROUPS.items():
-        for level in levels:
-            names |= {f"by_group.{group}.{level}.{m}" for m in GROUP_METRICS}
-            names |= {f"by_group.{group}.{level}.{m}_n" for m in GROUP_METRICS}
-    return names
+def is_metric_name(name: str) -> bool:
+    """Whether ``name`` can be a scalar column of ``runs.parquet`` taken from ``summary``: a
+    metric, its ``_n`` denominator, or ``by_group.<grouping>.<level>.<metric>`` (groupings and
+    levels depend on the origin, e.g. its sections, so only the metric part is checked)."""
+    base = name[:-2] if name.endswith("_n") else name
+    parts = base.split(".")
+    if len(parts) == 4 and parts[0] == "by_group" and all(parts[1:3]):
+        return parts[3] in GROUP_METRICS
+    return len(parts) == 1 and base in SUMMARY_METRICS
+
+
+def unknown_metric(objective: str) -> str:
+    """The error line for an ``objective`` that is no metric of the summary."""
+    return (f"objective: {objective!r} is not a metric of summary.json; expected targets or one of "
+            f"{', '.join(SUMMARY_METRICS)}, a denominator (<metric>_n), or a by_group entry such as "
+            "by_group.sex.female.went_abroad_share")
 
 
 def summary(model: CareerModel) -> dict:
