@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     import sys as _sys
 
     from sim import kernels
-    from sim.app import load_config
+    from sim.cli import load_config
     from sim.model import CareerModel
 
     logging.getLogger("MESA").setLevel(logging.WARNING)

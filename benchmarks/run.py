@@ -58,7 +58,7 @@ def child(spec: dict) -> dict:
     import numpy as np
 
     from sim import metrics
-    from sim.app import load_config
+    from sim.cli import load_config
     from sim.model import CareerModel
     from sim.population import EXITED
 
@@ -243,7 +243,7 @@ def replication_cost(n: int, years: int, seed: int, out: Path | None) -> int:
 
     sys.path.insert(0, str(ROOT))
     from sim import metrics
-    from sim.app import load_config
+    from sim.cli import load_config
     from sim.model import CareerModel
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
@@ -358,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         return replication_cost(args.replications, args.years, args.seed, args.out)
 
     sys.path.insert(0, str(ROOT))
-    from sim.app import load_config
+    from sim.cli import load_config
 
     started_machine = machine()  # before any measurement: the load average says how busy the machine was
     base = load_config([])

@@ -3,7 +3,7 @@
 The model takes a :class:`SimConfig` and nothing else. These dataclasses carry no
 behavioural values of their own: every number comes from the YAML files under
 ``configs/`` (with its source beside it), so a field left unset is an error, not a
-silent default. The Hydra layer (``sim.app``) registers the same classes as structured
+silent default. The Hydra layer (``sim.cli``) registers the same classes as structured
 config schemas, which gives type checks; :func:`validate` adds the range checks.
 """
 

@@ -136,7 +136,7 @@ def config_options(group: str) -> list[str]:
 
 @functools.lru_cache(maxsize=32)
 def _composed(overrides: tuple[str, ...]) -> SimConfig:
-    from .app import load_config  # Hydra only when composing
+    from .cli import load_config  # Hydra only when composing
 
     return load_config(list(overrides))
 

@@ -7,7 +7,7 @@ import functools
 import pytest
 
 from sim import metrics
-from sim.app import load_config
+from sim.cli import load_config
 from sim.model import CareerModel
 
 SMALL = ["scale=0.05", "years=20"]

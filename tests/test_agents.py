@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from sim.app import load_config
+from sim.cli import load_config
 from sim.model import CareerModel
 
 

@@ -30,7 +30,7 @@ def test_results_rows_have_the_fields_the_readme_quotes():
 
 
 def test_phase_timer_times_every_part_of_the_step_in_order():
-    from sim.app import load_config
+    from sim.cli import load_config
 
     model = CareerModel(load_config(["scale=0.001", "years=1"]))
     parts = phases.step_parts(model)

@@ -58,7 +58,7 @@ def test_timeseries_and_event_columns(small_run):
 
 def test_a_run_with_no_retirement_has_a_null_median_and_its_count():
     from sim import metrics
-    from sim.app import load_config
+    from sim.cli import load_config
     from sim.events import CAUSE
     from sim.model import CareerModel
 

@@ -152,7 +152,7 @@ def test_a_failing_job_does_not_stop_the_sweep(tmp_path):
             "        raise RuntimeError('boom')\n"
             "    return run_one(plan, k)\n"
             "e.run_one = boom\n"
-            "from sim.app import cli\n"
+            "from sim.cli import cli\n"
             "cli(sys.argv[1:])\n")
     sweep = tmp_path / "sweep"
     r = subprocess.run([sys.executable, "-c", code, "-m", "seed=1,2,3", "scale=0.01", "years=3",

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from sim import metrics
-from sim.app import load_config
+from sim.cli import load_config
 from sim.model import CareerModel
 from conftest import run
 

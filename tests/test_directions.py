@@ -10,7 +10,7 @@ import numpy as np
 
 from conftest import run
 from sim import kernels
-from sim.app import load_config
+from sim.cli import load_config
 from sim.kernels import coefficients
 from sim.processes import abroad, intention, returnees
 

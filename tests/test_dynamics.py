@@ -9,7 +9,7 @@ import pytest
 
 from conftest import run
 from sim import metrics
-from sim.app import load_config
+from sim.cli import load_config
 from sim.config import people_simulated
 from sim.model import CareerModel
 from sim.population import NO_YEAR, STAGES

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from sim import ensemble, outputs, provenance, tables
-from sim.app import Job, load_config, run_job
+from sim.cli import Job, load_config, run_job
 from sim.model import CareerModel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -168,7 +168,7 @@ def test_the_task_returns_a_float_for_an_objective(tmp_path):
 
 
 def test_run_level_keys_are_checked_and_never_reach_the_model():
-    from sim.app import UserError, check_command_line
+    from sim.cli import UserError, check_command_line
 
     cfg = load_config([*SMALL, "replications=3", "jobs=2", "outputs.events=false"])
     assert type(cfg).__name__ == "SimConfig" and not hasattr(cfg, "replications")

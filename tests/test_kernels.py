@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sim import kernels as k
-from sim.app import load_config
+from sim.cli import load_config
 from sim.population import NO_YEAR
 from sim.processes import match, research
 from sim.streams import Streams, _mix_scalar
@@ -136,7 +136,7 @@ def test_a_changed_rule_is_recompiled_not_loaded_stale(tmp_path):
     shutil.copytree(root / "experiments", tmp_path / "experiments")
     script = ("import sim\n"
               f"assert sim.__file__.startswith({str(tmp_path)!r}), sim.__file__\n"
-              "from sim.app import load_config\nfrom sim.model import CareerModel, FLOWS\n"
+              "from sim.cli import load_config\nfrom sim.model import CareerModel, FLOWS\n"
               "m = CareerModel(load_config(['scale=0.02', 'years=15'])).run()\n"
               "print(int(m.flow_records[:, FLOWS.index('research_started')].sum()))\n")
 

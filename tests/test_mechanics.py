@@ -6,7 +6,7 @@ import pytest
 
 from conftest import run
 from sim import kernels, network
-from sim.app import load_config
+from sim.cli import load_config
 from sim.model import CareerModel
 from sim.processes.electives import allocate_slots
 from sim.streams import Streams

@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from sim import metrics
-from sim.app import load_config
+from sim.cli import load_config
 from sim.config import SimConfig, validate
 from sim.model import CareerModel
 from sim.population import STAGES

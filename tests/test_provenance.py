@@ -12,7 +12,7 @@ import yaml
 
 from conftest import run
 from sim import provenance as pv
-from sim.app import load_config
+from sim.cli import load_config
 from sim.config import validate
 
 ROOT = Path(__file__).resolve().parent.parent

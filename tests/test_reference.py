@@ -41,7 +41,7 @@ import numpy as np
 import pytest
 
 from sim import metrics
-from sim.app import load_config
+from sim.cli import load_config
 from sim.model import FLOWS, CareerModel
 from sim.population import EXITED, STAGES, STUDENT
 

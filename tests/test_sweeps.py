@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from sim import checks, outputs, tables
-from sim.app import check_command_line
+from sim.cli import check_command_line
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["scale=0.01", "years=3"]

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.app import UserError, check_command_line, load_config
+from sim.cli import UserError, check_command_line, load_config
 from sim.config import MAX_PEOPLE, validate
 
 SMALL = ["scale=0.01", "years=3"]
