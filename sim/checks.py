@@ -39,11 +39,11 @@ from hydra.errors import HydraException, MissingConfigException, OverrideParseEx
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, MissingMandatoryValue, OmegaConfBaseException
 
-from . import ensemble, outputs
+from . import ensemble, hydra_compat, outputs, resources
 from .config import SimConfig, _show, describe_field, validate
 from .ensemble import RunConfig
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+CONFIG_DIR = resources.CONFIG_DIR
 COMPOSITIONS = [0]  # configurations composed by this process (the check's cost; tests count them)
 PLUGIN_HINT = ("; Hydra's other launchers and sweepers come with this project's extras: "
                "python -m pip install -e '.[joblib]' (joblib, cores), '.[slurm]' (submitit_local, submitit_slurm, "
@@ -308,6 +308,9 @@ def _explain(exc: BaseException, override: Any, loader: Any) -> str:
     where_m = re.match(r"In '([^']+)'", text)
     where = where_m.group(1) if where_m and where_m.group(1) != "config" else ""
     key = override.key_or_group if override is not None else ""
+    bad_file = _experiment_error(exc)
+    if bad_file is not None:
+        return str(bad_file)
     if isinstance(exc, OverrideParseException):
         first = text.strip().splitlines()[0] if text.strip() else "syntax error"
         return f"{_override_text(override)}: not a valid override ({first}); write key=value, e.g. years=20"
@@ -342,6 +345,15 @@ def _explain(exc: BaseException, override: Any, loader: Any) -> str:
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     name = key or "configuration"
     return f"{name}: {first}" + (f" (in {where})" if where else "")
+
+
+def _experiment_error(exc: BaseException | None) -> hydra_compat.ExperimentError | None:
+    """The unusable experiment file behind a composition error, if that is its cause."""
+    while exc is not None:
+        if isinstance(exc, hydra_compat.ExperimentError):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _key_in(text: str) -> str:
@@ -381,6 +393,10 @@ def _culprit(exc: BaseException, pending: list[str], parsed: list[Any]) -> int |
     def chose(group: str, name: str) -> int | None:
         return last(lambda p: p.key_or_group == group and _raw_value(p) == name)
 
+    bad_file = _experiment_error(exc)
+    if bad_file is not None:
+        name = str(bad_file).split(":", 1)[0].partition("=")[2]
+        return chose("experiment", name)
     m = re.match(r"(?:Error merging override|Ambiguous value for argument) '?(.+?)'?$", first)
     if m and m.group(1) in pending:
         return len(pending) - 1 - pending[::-1].index(m.group(1))
@@ -477,7 +493,7 @@ def _compose_job(overrides: list[str], config_name: str, known_bad: dict[str, st
 # ---------------------------------------------------------------- the command line as a whole
 
 _SKIP_CHECK = ("help", "hydra_help", "shell_completion", "experimental_rerun", "config_path", "config_dir", "info")
-BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+BASIC_SWEEPER = f"{hydra_compat.BasicSweeper.__module__}.{hydra_compat.BasicSweeper.__name__}"
 DEFAULT_SUBDIR = "${hydra.job.num}"
 
 
@@ -514,13 +530,11 @@ def check_command_line(argv: list[str]) -> list[str]:
 
 def inspect_command_line(argv: list[str]) -> Checked:
     """:func:`check_command_line`, also returning the resolved output folder."""
-    from hydra._internal.utils import get_args_parser
-
     if any(a in ("--version", "-h", "--help", "--hydra-help", "-sc", "--shell-completion") for a in argv):
         return Checked(checked=False)
     try:
         with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
-            args = get_args_parser().parse_args(argv)
+            args = hydra_compat.get_args_parser().parse_args(argv)
     except SystemExit:
         return Checked(checked=False)  # a malformed flag: Hydra reports it with its usage line
     if any(getattr(args, name, None) for name in _SKIP_CHECK):
@@ -626,10 +640,8 @@ def _check_sweep_keys(sweeps: list[Any], cfg: DictConfig, loader: Any) -> list[s
 def _check_basic_sweep(task: list[Any], parsed: list[Any], base_cfg: DictConfig, hydra_node: DictConfig,
                        config_name: str, known_bad: dict[str, str], loader: Any) -> tuple[list[str], int | None]:
     """Every job of a sweep of Hydra's basic sweeper, as it makes them."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-
     try:
-        batches = BasicSweeper.split_arguments(task, None)
+        batches = hydra_compat.BasicSweeper.split_arguments(task, None)
     except HydraException:
         bad = next((p for p in task if p.is_sweep_override() and not p.is_discrete_sweep()), None)
         if bad is None:
@@ -836,8 +848,6 @@ def _subdir_collisions(jobs: list[list[str]], hydra_node: DictConfig) -> list[st
     raw = OmegaConf.to_container(hydra_node.sweep, resolve=False).get("subdir")
     if raw is None or str(raw) == DEFAULT_SUBDIR:
         return []
-    from hydra._internal.config_loader_impl import get_overrides_dirname
-
     parser = OverridesParser.create()
     dirname_cfg = hydra_node.job.config.override_dirname
     seen: dict[str, int] = {}
@@ -845,7 +855,7 @@ def _subdir_collisions(jobs: list[list[str]], hydra_node: DictConfig) -> list[st
         try:
             parsed = parser.parse_overrides(job)
             job_node = {"num": num, "id": num, "name": hydra_node.job.name,
-                        "override_dirname": get_overrides_dirname(parsed, list(dirname_cfg.exclude_keys),
+                        "override_dirname": hydra_compat.overrides_dirname(parsed, list(dirname_cfg.exclude_keys),
                                                                   dirname_cfg.item_sep, dirname_cfg.kv_sep)}
             probe = OmegaConf.create({"hydra": {"job": job_node, "sweep": {"subdir": raw}}})
             subdir = str(OmegaConf.select(probe, "hydra.sweep.subdir"))

@@ -35,10 +35,11 @@ from typing import Any
 import numpy as np
 import yaml
 
+from . import resources
 from .config import POLICY_NEUTRAL, BetaDist, SimConfig
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFIG_DIR = ROOT / "configs"
+CONFIG_DIR = resources.CONFIG_DIR
 PROVENANCE_DIR = CONFIG_DIR / "provenance"
 DOCS_PATH = ROOT / "docs" / "parameters.md"
 

@@ -32,7 +32,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from . import outputs
+from . import hydra_compat, outputs
 from .outputs import FAILED, RUNS_TABLE, SWEEP_FILE, TABLES_LOCK, YEARLY_TABLE
 
 log = logging.getLogger("sim")
@@ -177,12 +177,11 @@ def _job_count(config: DictConfig) -> int | None:
     """How many jobs this sweep runs, when that is known before it starts."""
     sweeper = OmegaConf.select(config, "hydra.sweeper._target_", default="") or ""
     if sweeper.endswith("BasicSweeper"):
-        from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
         from hydra.core.override_parser.overrides_parser import OverridesParser
 
         try:
             parsed = OverridesParser.create().parse_overrides(list(config.hydra.overrides.task))
-            return sum(len(batch) for batch in BasicSweeper.split_arguments(parsed, None))
+            return sum(len(batch) for batch in hydra_compat.BasicSweeper.split_arguments(parsed, None))
         except Exception:  # noqa: BLE001 - e.g. glob(), which needs the config loader
             return None
     n = OmegaConf.select(config, "hydra.sweeper.n_trials", default=None)

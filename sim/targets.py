@@ -27,8 +27,10 @@ from typing import Any
 
 import yaml
 
+from . import resources
+
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS_DIR = ROOT / "configs" / "targets"
+TARGETS_DIR = resources.CONFIG_DIR / "targets"
 TARGET_KEYS = ("metric", "value", "interval", "tolerance", "source", "figure", "note")
 
 
