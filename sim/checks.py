@@ -23,6 +23,7 @@ import dataclasses
 import io
 import os
 import re
+import shlex
 import types
 import typing
 from dataclasses import dataclass, field
@@ -63,11 +64,57 @@ def sweep_label(overrides: list[str], experiment: str | None) -> str:
         if sep and key.lstrip("+~") in ("experiment", "search"):
             text = re.sub(r"^(choice|glob)\((.*)\)$", r"\2", value.strip()).replace("*", "all")
             named[key.lstrip("+~")] = re.sub(r"[^A-Za-z0-9_.-]+", "+", text).strip("+")[:60]
-    return named.get("experiment") or named.get("search") or experiment or "sweep"
+    label = named.get("experiment") or named.get("search") or experiment or "sweep"
+    fixed = [ov for ov in overrides if not re.search(r"^[^=]*=.*(,|^\w+\(|=\s*(choice|range|glob|interval)\()", ov)]
+    return _with_changes(label, fixed)
+
+
+# what a run simulates beyond its experiment: the policy, the parameters and the countries'
+# figures (not the seed, horizon, scale or how it is run)
+CHANGING = ("policy", "params", "origin", "destination")
+
+
+def changes_from_experiment(overrides: list[str]) -> list[str]:
+    """The overrides that change the policy or the parameters the experiment sets (as typed,
+    the last of a key given twice)."""
+    last: dict[str, str] = {}
+    for ov in overrides:
+        key, sep, _ = ov.partition("=")
+        key = key.lstrip("+~")
+        if sep and key.split(".")[0].split("/")[0] in CHANGING:
+            last.pop(key, None)
+            last[key] = ov.lstrip("+")
+    return list(last.values())
+
+
+def _with_changes(label: str, overrides: list[str]) -> str:
+    """``label`` followed by the changes to the experiment's policy or parameters, so that a changed
+    run is not named after the experiment alone (``baseline+policy.elective_slots_multiplier=2``);
+    ``+N_changes`` when they would make the name longer than 80 characters."""
+    changes = changes_from_experiment(overrides)
+    if not changes:
+        return label
+    text = "+".join(re.sub(r"[^A-Za-z0-9_.=-]+", "-", c).strip("-") for c in changes)
+    return f"{label}+{text}" if len(label) + len(text) < 80 else f"{label}+{len(changes)}_changes"
+
+
+def run_label(overrides: list[str], experiment: str | None) -> str:
+    """A single run's folder name after its timestamp: the experiment and any change to it."""
+    return _with_changes(experiment or "run", overrides)
+
+
+def _as_typed_list(overrides: Any) -> list[str]:
+    if OmegaConf.is_config(overrides):  # as typed: a superseded override may not resolve
+        overrides = OmegaConf.to_container(overrides, resolve=False)
+    return [str(o) for o in overrides or []]
 
 
 def _sweep_label_resolver(overrides: Any, experiment: Any) -> str:
-    return sweep_label([str(o) for o in overrides or []], experiment)
+    return sweep_label(_as_typed_list(overrides), experiment)
+
+
+def _run_label_resolver(overrides: Any, experiment: Any) -> str:
+    return run_label(_as_typed_list(overrides), experiment)
 
 
 def _console_level(mode: Any) -> str:
@@ -83,6 +130,7 @@ OmegaConf.register_new_resolver("console_level", _console_level, replace=True)
 # configs/config.yaml; cached (on its text) like Hydra's ``${now:}``, so that every job of a
 # sweep (whose own configuration names one experiment) resolves the same sweep folder
 OmegaConf.register_new_resolver("sweep_label", _sweep_label_resolver, use_cache=True, replace=True)
+OmegaConf.register_new_resolver("run_label", _run_label_resolver, replace=True)
 
 
 class UserError(Exception):
@@ -313,7 +361,7 @@ def _explain(exc: BaseException, override: Any, loader: Any) -> str:
         return str(bad_file)
     if isinstance(exc, OverrideParseException):
         first = text.strip().splitlines()[0] if text.strip() else "syntax error"
-        return f"{_override_text(override)}: not a valid override ({first}); write key=value, e.g. years=20"
+        return f"{_override_text(override)}: not a valid override ({first}); {_quoting_hint(_override_text(override))}"
     if isinstance(exc, MissingConfigException) and exc.missing_cfg_file and "/" in exc.missing_cfg_file:
         group, _, name = exc.missing_cfg_file.rpartition("/")
         options = list(exc.options or []) or _group_options(loader, group)
@@ -345,6 +393,20 @@ def _explain(exc: BaseException, override: Any, loader: Any) -> str:
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     name = key or "configuration"
     return f"{name}: {first}" + (f" (in {where})" if where else "")
+
+
+def _quoting_hint(text: str) -> str:
+    """How to write an override Hydra could not parse: quoted, when it has the form key=value
+    (a value with ``=``, ``~``, spaces or brackets must be quoted for Hydra, and the quotes
+    protected from the shell)."""
+    key, sep, value = text.partition("=")
+    if not sep or not re.fullmatch(r"[+~]{0,2}[A-Za-z_][\w.@/-]*", key) or not value:
+        return "write key=value, e.g. years=20"
+    if value[:1] in "'\"" and value[-1:] == value[:1]:
+        return "write key=value, e.g. years=20"
+    inner = value.replace("\\", "\\\\").replace('"', '\\"')
+    shell = shlex.quote(f'{key}="{inner}"')
+    return f"quote the value for Hydra, and the whole for the shell: {shell}"
 
 
 def _experiment_error(exc: BaseException | None) -> hydra_compat.ExperimentError | None:
@@ -591,9 +653,12 @@ def _inspect(overrides: list[str], config_name: str, multirun: bool, show_only: 
             return Checked(errors, multirun=True)
         found.errors, found.jobs = _check_basic_sweep(extra + task, parsed, cfg, hydra_node, config_name,
                                                       known_bad, loader)
+        if not found.errors:
+            with contextlib.suppress(UserError):
+                found.errors += sampling_problems(to_run_config(cfg), hydra_node)
     else:
         found.errors = _check_sweep_keys([p for p in task if p.is_sweep_override()], cfg, loader)
-        found.errors += _check_config(cfg)
+        found.errors += _check_config(cfg, hydra_node)
     found.errors = base_errors + found.errors
     if not found.errors:
         found.folder, folder_errors = _resolve_folder(cfg, hydra_node, "sweep", overrides)
@@ -606,6 +671,7 @@ def _check_run(cfg: DictConfig, hydra_node: DictConfig, overrides: list[str], er
     try:
         run_cfg = to_run_config(cfg)
         found.pool = run_cfg.jobs != 1 and ensemble.pool_likely(run_cfg, run_cfg.replications)
+        found.errors += sampling_problems(run_cfg, hydra_node)
     except UserError as err:
         found.errors += err.lines
     if not found.errors:
@@ -614,12 +680,22 @@ def _check_run(cfg: DictConfig, hydra_node: DictConfig, overrides: list[str], er
     return found
 
 
-def _check_config(cfg: DictConfig) -> list[str]:
+def _check_config(cfg: DictConfig, hydra_node: DictConfig | None = None) -> list[str]:
     try:
-        to_run_config(cfg)
+        run_cfg = to_run_config(cfg)
     except UserError as err:
         return err.lines
-    return []
+    return sampling_problems(run_cfg, hydra_node) if hydra_node is not None else []
+
+
+def sampling_problems(run_cfg: RunConfig, hydra_node: DictConfig) -> list[str]:
+    """Under ``params.uncertainty=sampled``: the priors that cannot be drawn from, before anything runs."""
+    if run_cfg.params.uncertainty != "sampled":
+        return []
+    from . import provenance
+
+    option = OmegaConf.select(hydra_node, "runtime.choices.params", default=None) or provenance.DEFAULTS["params"]
+    return provenance.sampling_problems(ensemble.split(run_cfg), option)
 
 
 def _is_group(key: str, loader: Any) -> bool:

@@ -31,6 +31,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -180,7 +181,7 @@ class Job:
     def from_hydra(cls, hc: Any, cfg: DictConfig) -> "Job":
         multirun = hc.mode == RunMode.MULTIRUN
         root = Path(str(hc.sweep.dir)).absolute() if multirun else None
-        overrides = list(hc.overrides.task)
+        overrides = sweep.task_overrides(hc)
         swept: dict[str, str] = {}
         sweep_id = None
         if root is not None:
@@ -327,10 +328,11 @@ def run_job(cfg: DictConfig, job: Job) -> Any:
     """Run one job: keep an earlier identical result, or run its replications and write its folder."""
     ensemble.check_stop()
     t0 = time.perf_counter()
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     folder = job.folder
     run_cfg = to_run_config(cfg)
     sim_cfg = ensemble.split(run_cfg)
-    resolved_yaml = OmegaConf.to_yaml(cfg, resolve=True)
+    resolved_yaml = _config_header(sim_cfg) + OmegaConf.to_yaml(cfg, resolve=True)
     outputs.remove_stale_temporaries(folder)
     (folder / outputs.FAILED).unlink(missing_ok=True)
     if outputs.completed_config_sha256(folder) == outputs.sha256_text(resolved_yaml):
@@ -361,7 +363,7 @@ def run_job(cfg: DictConfig, job: Job) -> Any:
             bar.close()
     t_model = time.perf_counter() - t0
     workers = workers if len({r.pid for r in reps}) > 1 else 1  # the processes that ran at once
-    result = _write_folder(cfg, run_cfg, sim_cfg, job, reps, resolved_yaml, events, plots, workers, t0)
+    result = _write_folder(cfg, run_cfg, sim_cfg, job, reps, resolved_yaml, events, plots, workers, t0, started)
     level = logging.DEBUG if job.multirun else logging.INFO
     log.log(level, "wrote %s (%d replication(s), %.1fs)", folder, n, time.perf_counter() - t0)
     log.debug("model %.2fs of %.2fs", t_model, time.perf_counter() - t0)
@@ -369,7 +371,7 @@ def run_job(cfg: DictConfig, job: Job) -> Any:
 
 
 def _write_folder(cfg: DictConfig, run_cfg: RunConfig, sim_cfg: Any, job: Job, reps: list, resolved_yaml: str,
-                  events: bool, plots: bool, workers: int, t0: float) -> Any:
+                  events: bool, plots: bool, workers: int, t0: float, started: str) -> Any:
     from . import tables
 
     keys = set_keys(job.overrides, cfg, job.choices)
@@ -398,6 +400,9 @@ def _write_folder(cfg: DictConfig, run_cfg: RunConfig, sim_cfg: Any, job: Job, r
 
             title = (f"{sim_cfg.origin.name} -> {sim_cfg.destination.name}, policy {sim_cfg.policy.name}, "
                      f"seed {sim_cfg.seed}")
+            changed = checks.changes_from_experiment(job.overrides)
+            if changed:  # not the experiment as its file defines it
+                title += f"\n{job.experiment or 'run'} changed: {', '.join(changed)}"
             writer.write_with("stocks.png", lambda p: plotting.plot_stocks(first.timeseries, p, title, sim_cfg.scale))
         writer.json("job.json", {
             "job": job.num, "sweep": str(job.root) if job.root else None, "sweep_id": job.sweep_id,
@@ -420,6 +425,8 @@ def _write_folder(cfg: DictConfig, run_cfg: RunConfig, sim_cfg: Any, job: Job, r
             "setup_seconds": round(first.setup_seconds, 3), "run_seconds": round(first.run_seconds, 3),
             "total_seconds": round(time.perf_counter() - t0, 3),
             "python": platform.python_version(), "mesa": version("mesa"), "numpy": version("numpy"),
+            "changes_from_experiment": checks.changes_from_experiment(job.overrides),
+            **_provenance_of_run(started),
         })
         writer.commit()
     except BaseException:
@@ -428,6 +435,54 @@ def _write_folder(cfg: DictConfig, run_cfg: RunConfig, sim_cfg: Any, job: Job, r
     if run_cfg.objective:
         return _for_sweeper(objective, run_cfg.objective)
     return None if job.multirun else first.summary  # Hydra keeps every job's return value until a sweep ends
+
+
+def _config_header(sim_cfg: Any) -> str:
+    """What config.yaml cannot show by itself: under ``sampled`` its values are the central ones,
+    not those the model ran with."""
+    if sim_cfg.params.uncertainty != "sampled":
+        return ""
+    return ("# params.uncertainty=sampled: the values below are the central values. Each replication drew its\n"
+            "# parameters from their priors (configs/provenance/): replication 0's draws are in parameters.json,\n"
+            "# every replication's are columns of runs.parquet.\n")
+
+
+def _provenance_of_run(started: str) -> dict[str, Any]:
+    """Product version, the checkout's git commit (and whether it had changes), the start time and
+    the version of every installed library, for run.json."""
+    from importlib.metadata import PackageNotFoundError, distributions
+
+    from . import __version__
+
+    try:
+        product = version("career-migration-sim")
+    except PackageNotFoundError:
+        product = __version__
+    libraries = {}
+    for dist in distributions():
+        name = dist.metadata["Name"]
+        if name:
+            libraries[name.lower()] = dist.version
+    return {"product_version": product, "started": started, **_git_state(),
+            "libraries": dict(sorted(libraries.items()))}
+
+
+def _git_state() -> dict[str, Any]:
+    """``git_commit`` and ``git_dirty`` when the package runs from a git checkout (else both null)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    none = {"git_commit": None, "git_dirty": None}
+    if not (root / ".git").exists():
+        return none
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=10, check=True).stdout.strip()
+        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                                capture_output=True, text=True, timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return none
+    return {"git_commit": commit, "git_dirty": bool(status.strip())}
 
 
 def _traceback_to_log_file(message: str) -> None:
@@ -453,7 +508,12 @@ def main(cfg: DictConfig) -> Any:
     sweep a failing job records why in its folder (``FAILED``) and the sweep goes on.
     """
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
-    job = Job.from_hydra(HydraConfig.get(), cfg)
+    hc = HydraConfig.get()
+    try:
+        job = Job.from_hydra(hc, cfg)
+    except BaseException:
+        _discard(Path(hc.runtime.output_dir))
+        raise
     try:
         return run_job(cfg, job)
     except UserError as err:

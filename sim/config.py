@@ -241,7 +241,12 @@ class SimConfig:
 # when read, see sim.network), and neither does the world pool of applicants (its ranks
 # against the origin's applicants are drawn each year, see sim.processes.match): both add
 # nothing to the estimate. People simulated include the spin-up cohorts (see
-# people_simulated), about 860,000 at national scale over 35 years.
+# people_simulated), about 860,000 at national scale over 35 years. Checked again with
+# `/usr/bin/time -f %M python -m sim years=5 scale=1 ...` (Python 3.11, Mesa 3.3): 360 MB
+# peak at the defaults, 357 MB with the world pool at its maximum
+# (destination.world_pool_applicants=10000000) and 360 MB with the network at its maximum
+# (params.network.peers=200 params.network.alumni=200), against an estimate of 376 MB for all
+# three; tests/test_cli_edges.py repeats the comparison (slow).
 MAX_PEOPLE = 10_000_000          # people ever simulated (spin-up cohorts plus every entrant): about 2.5 GB
 BASE_MEMORY_BYTES = 250e6
 BYTES_PER_PERSON = 220
@@ -283,6 +288,13 @@ def _num(x: float) -> str:
     if isinstance(x, int) or (isinstance(x, float) and x.is_integer() and abs(x) < 1e15):
         return f"{int(x)}"
     return f"{x:g}"
+
+
+def _as_typed(x: float) -> str:
+    """A user's number in full (``1.0000001``, not ``1``): the shortest text that reads back as it."""
+    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
+        return f"{int(x)}"
+    return repr(x) if isinstance(x, float) else _num(x)
 
 
 def _show(value: Any) -> str:
@@ -387,7 +399,7 @@ def validate(cfg: SimConfig) -> list[str]:
         out = (lo is not None and (value < lo or (meta.get("lo_open") and value == lo))) or (
             hi is not None and value > hi)
         if out:
-            err(name, f"{name}: {_num(value)} is out of range; expected {describe_field(f)}")
+            err(name, f"{name}: {_as_typed(value)} is out of range; expected {describe_field(f)}")
     errors.extend(_cross_checks(cfg, bad))
     return errors
 

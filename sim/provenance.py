@@ -513,6 +513,31 @@ def sample(cfg: SimConfig, seed: int, *, params: str = DEFAULTS["params"],
     return drawn
 
 
+def sampling_problems(cfg: SimConfig, params: str = DEFAULTS["params"], directory: Path | None = None) -> list[str]:
+    """Why :func:`sample` cannot draw for ``cfg``: one line per parameter whose prior is broken,
+    naming the parameter and its provenance file (empty if every draw can be made)."""
+    try:
+        groups = _provenance_for(cfg, params, directory)
+    except ProvenanceError as err:
+        return [f"params.uncertainty=sampled: {err}"]
+    problems = []
+    for group, (option, entries) in groups.items():
+        where = _rel(provenance_path(group, option, directory))
+        central = central_values(group, option)
+        for name, f, value in parameters(getattr(cfg, group), group):
+            entry = entries.get(name)
+            if entry is None:
+                if group != "policy":
+                    problems.append(f"params.uncertainty=sampled: {group}.{name}: no provenance entry in {where}")
+                continue
+            if not _equal(central.get(name), value):
+                continue  # set by the run: not drawn
+            lo, hi, _ = _range(group, name, f)
+            problems += [f"params.uncertainty=sampled: {group}.{name}: {p} (in {where})"
+                         for p in _prior_problems(entry.get("prior"), value, f, lo, hi)]
+    return problems
+
+
 def _repair(cfg: SimConfig, drawn: dict[str, Any]) -> None:
     """Keep drawn values consistent with the cross-checks of ``sim.config.validate``."""
     def get(key: str):

@@ -173,6 +173,14 @@ def finish(root: Path) -> list[str]:
     return lines
 
 
+def task_overrides(hydra_node: Any) -> list[str]:
+    """The command line's overrides as typed: an override superseded by a later one with the same
+    key may hold an interpolation that cannot be resolved (``'years=${oc.env:UNSET}' years=2``),
+    so they are never resolved."""
+    task = hydra_node.overrides.task
+    return [str(o) for o in (OmegaConf.to_container(task, resolve=False) if OmegaConf.is_config(task) else task)]
+
+
 def _job_count(config: DictConfig) -> int | None:
     """How many jobs this sweep runs, when that is known before it starts."""
     sweeper = OmegaConf.select(config, "hydra.sweeper._target_", default="") or ""
@@ -180,7 +188,7 @@ def _job_count(config: DictConfig) -> int | None:
         from hydra.core.override_parser.overrides_parser import OverridesParser
 
         try:
-            parsed = OverridesParser.create().parse_overrides(list(config.hydra.overrides.task))
+            parsed = OverridesParser.create().parse_overrides(task_overrides(config.hydra))
             return sum(len(batch) for batch in hydra_compat.BasicSweeper.split_arguments(parsed, None))
         except Exception:  # noqa: BLE001 - e.g. glob(), which needs the config loader
             return None
@@ -265,7 +273,7 @@ class SweepTables(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         root = Path(str(config.hydra.sweep.dir))
-        start(root, list(config.hydra.overrides.task), _job_count(config), progress_wanted())
+        start(root, task_overrides(config.hydra), _job_count(config), progress_wanted())
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
         if config.hydra.mode != RunMode.MULTIRUN:
@@ -277,7 +285,7 @@ class SweepTables(Callback):
         root = Path(str(config.hydra.sweep.dir)).absolute()
         folder = Path(str(config.hydra.runtime.output_dir))
         num = OmegaConf.select(config, "hydra.job.num", default=None)
-        record_job(root, folder, num, [o for o in config.hydra.overrides.task])
+        record_job(root, folder, num, task_overrides(config.hydra))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         lines = stop(Path(str(config.hydra.sweep.dir)))
