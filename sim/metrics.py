@@ -1,6 +1,6 @@
 """Turn a finished model into the output contract: time series, events and the summary.
 
-Names and meanings follow docs/outputs.md (the project's output contract). Everything here
+Names and meanings follow docs/metrics.md (the project's output contract). Everything here
 reads the model's arrays and records; nothing is written to disk (see ``sim.outputs``).
 
 A share whose denominator is empty (nobody eligible inside the horizon) is ``None`` (``null``
@@ -166,7 +166,7 @@ def unknown_metric(objective: str) -> str:
 
 
 def summary(model: CareerModel) -> dict:
-    """The run's outcome metrics (docs/outputs.md), over the reported years only: rates count
+    """The run's outcome metrics (docs/metrics.md), over the reported years only: rates count
     people who graduated, trained, applied or returned inside the horizon."""
     pop, horizon = model.pop, model.year
     n = pop.n
