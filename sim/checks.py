@@ -89,12 +89,13 @@ def changes_from_experiment(overrides: list[str]) -> list[str]:
 
 def _with_changes(label: str, overrides: list[str]) -> str:
     """``label`` followed by the changes to the experiment's policy or parameters, so that a changed
-    run is not named after the experiment alone (``baseline+policy.elective_slots_multiplier=2``);
+    run is not named after the experiment alone (``baseline+policy.elective_slots_multiplier-2``);
     ``+N_changes`` when they would make the name longer than 80 characters."""
     changes = changes_from_experiment(overrides)
     if not changes:
         return label
-    text = "+".join(re.sub(r"[^A-Za-z0-9_.=-]+", "-", c).strip("-") for c in changes)
+    # key-value as key-value: a folder name with = would need quoting to be given back as hydra.run.dir
+    text = "+".join(re.sub(r"[^A-Za-z0-9_.-]+", "-", c).strip("-") for c in changes)
     return f"{label}+{text}" if len(label) + len(text) < 80 else f"{label}+{len(changes)}_changes"
 
 
@@ -409,10 +410,12 @@ def _quoting_hint(text: str) -> str:
     return f"quote the value for Hydra, and the whole for the shell: {shell}"
 
 
-def _experiment_error(exc: BaseException | None) -> hydra_compat.ExperimentError | None:
-    """The unusable experiment file behind a composition error, if that is its cause."""
+def _experiment_error(exc: BaseException | None) -> BaseException | None:
+    """The unusable experiment file behind a composition error, if that is its cause (Hydra's
+    plugin scan loads hydra_plugins.careersim a second time, so its class is known by name)."""
     while exc is not None:
-        if isinstance(exc, hydra_compat.ExperimentError):
+        cls = hydra_compat.ExperimentError
+        if any((c.__module__, c.__name__) == (cls.__module__, cls.__name__) for c in type(exc).__mro__):
             return exc
         exc = exc.__cause__ or exc.__context__
     return None
