@@ -134,7 +134,7 @@ def test_python_m_sim_lines_are_run_by_the_sweep_tests():
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # python, careersim
-    env.pop("CAREERSIM_EXPERIMENTS", None)
+    env["CAREERSIM_EXPERIMENTS"] = ""
     return env
 
 
