@@ -14,9 +14,15 @@ from typing import Any
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra._internal.sources_registry import SourcesRegistry
 from hydra._internal.utils import get_args_parser
-from hydra_plugins.careersim import ExperimentError, ExperimentsSource
+
+try:
+    from hydra_plugins.careersim import ExperimentError, ExperimentsSource
+except ImportError as exc:  # an editable install made before hydra_plugins/careersim existed
+    raise ImportError("hydra_plugins.careersim is not installed with this package; reinstall it: "
+                      "python -m pip install -e .") from exc
 
 __all__ = ["BasicSweeper", "ExperimentError", "ExperimentsSource", "get_args_parser", "overrides_dirname"]
+
 
 def overrides_dirname(parsed: list[Any], exclude_keys: list[str], item_sep: str, kv_sep: str) -> str:
     """``${hydra.job.override_dirname}`` of a job, as Hydra computes it."""

@@ -41,7 +41,7 @@ from .config import POLICY_NEUTRAL, BetaDist, SimConfig
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = resources.CONFIG_DIR
 PROVENANCE_DIR = CONFIG_DIR / "provenance"
-DOCS_PATH = ROOT / "docs" / "parameters.md"
+DOCS_PATH = resources.DOCS_DIR / "parameters.md"
 
 GROUPS = ("origin", "destination", "policy", "params")
 DEFAULTS = {"origin": "japan", "destination": "usa", "policy": "baseline", "params": "default"}
@@ -384,7 +384,7 @@ def check_all(directory: Path | None = None, docs: bool = True) -> list[str]:
         group, _, option = path.stem.partition("_")
         if group not in GROUPS or option not in config_options(group):
             problems.append(f"{_rel(path)}: no config file configs/{group}/{option}.yaml for it")
-    if docs and not problems:
+    if docs and not problems and resources.IN_CHECKOUT:  # an installed copy has no docs/
         current = DOCS_PATH.read_text(encoding="utf-8") if DOCS_PATH.is_file() else ""
         if current != render_docs(directory):
             problems.append(f"{_rel(DOCS_PATH)}: out of date with configs/; run `python -m sim.provenance`")
@@ -772,9 +772,13 @@ def main(argv: list[str] | None = None) -> int:
         if problems:
             print(f"{len(problems)} provenance problem(s)", file=sys.stderr)
             return 1
-        print("provenance: every parameter has a source and a prior centred on the config's value; "
-              f"{_rel(DOCS_PATH)} is up to date")
+        docs = f"{_rel(DOCS_PATH)} is up to date" if resources.IN_CHECKOUT else "(docs/ is checked in a checkout)"
+        print(f"provenance: every parameter has a source and a prior centred on the config's value; {docs}")
         return 0
+    if not resources.IN_CHECKOUT:
+        print("error: docs/parameters.md is regenerated in a checkout of the repository; this is an installed copy",
+              file=sys.stderr)
+        return 2
     problems = check_all(docs=False)
     path = write_docs()
     print(f"wrote {_rel(path)}")

@@ -24,7 +24,9 @@ def _data_dir(name: str) -> Path:
 
 CONFIG_DIR = _data_dir("configs")
 SHIPPED_EXPERIMENTS = _data_dir("experiments")
-DOCS_DIR = PACKAGE.parent / "docs"  # in a checkout only (docs/parameters.md is regenerated there)
+# docs/ exists in a checkout only: docs/parameters.md is checked and regenerated there
+IN_CHECKOUT = CONFIG_DIR == PACKAGE.parent / "configs"
+DOCS_DIR = PACKAGE.parent / "docs"
 
 
 def experiment_folders() -> list[Path]:

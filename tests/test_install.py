@@ -76,6 +76,11 @@ def test_the_command_runs_from_any_folder(installed, tmp_path):
     assert r.returncode == 0 and "name: training_reform" in r.stdout, r.stderr[-2000:]
     r = run(["careersim", "experiment=nope"], cwd=tmp_path, env=env)
     assert r.returncode == 2 and "my_reform" in r.stderr and "training_reform" in r.stderr
+    r = run([installed / "python", "-m", "sim.provenance", "--check"], cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]  # every parameter's provenance ships with it
+    r = run([installed / "python", "-m", "sim.provenance"], cwd=tmp_path, env=env)
+    assert r.returncode == 2 and "checkout" in r.stderr  # no docs/ to regenerate in an installed copy
+    assert not list(installed.parent.glob("lib/*/site-packages/docs"))
     r = run(["careersim", "--hydra-help"], cwd=tmp_path, env=env)
     assert r.returncode == 0 and "--shell-completion" in r.stdout
 
