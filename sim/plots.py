@@ -66,18 +66,32 @@ def _prepare(runs: pd.DataFrame | None, yearly: pd.DataFrame | None = None):
     return compare.add_scenarios(runs, yearly)
 
 
-def _axes(ax, n: int, ncols: int, panel: tuple[float, float], what: str):
-    """(figure, list of n axes): ``ax`` itself when given (n must then be 1), else a new grid."""
+def _axes(ax, n: int, ncols: int, panel: tuple[float, float], what: str, labels: Sequence[str] = ()):
+    """(figure, list of n axes): ``ax`` itself when given (n must then be 1), else a new grid.
+
+    The grid's margins are set from the panel size and the longest y tick label (``labels``,
+    shared by the panels of a row, shown on the first column only): matplotlib's automatic
+    layouts measure every text and took half the time of a report.
+    """
     if ax is not None:
         if n != 1:
             raise ValueError(f"ax: draws one {what}; got {n} (pass one, or no ax for a grid)")
         return ax.figure, [ax]
     ncols = max(1, min(ncols, n))
     nrows = -(-n // ncols)
-    fig = new_figure(figsize=(panel[0] * ncols, panel[1] * nrows), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    label_width = 0.065 * max((len(t) for t in labels), default=0)   # inches, at 8 points
+    width, height = panel[0] * ncols + label_width, panel[1] * nrows + 0.5
+    fig = new_figure(figsize=(width, height))
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=bool(labels))
+    fig.subplots_adjust(left=(0.75 + label_width) / width, right=1 - 0.25 / width, bottom=0.55 / height,
+                        top=1 - 0.75 / height, wspace=0.12 if labels else 0.38, hspace=0.85 / (panel[1] - 0.85))
+    axes = axes.ravel()
     for extra in axes[n:]:
         extra.set_visible(False)
+    if labels:
+        for i, a in enumerate(axes[:n]):
+            if i % ncols:
+                a.tick_params(labelleft=False)
     return fig, list(axes[:n])
 
 
@@ -142,7 +156,7 @@ def plot_yearly(yearly: pd.DataFrame, columns: Sequence[str] | None = None, ax=N
     columns = list(columns) if columns else [c for c, _ in YEARLY if c in yearly.columns]
     kinds = dict(YEARLY)
     bands = compare.yearly_bands(yearly, columns)
-    fig, axes = _axes(ax, len(columns), 3, (4.6, 3.4), "column")
+    fig, axes = _axes(ax, len(columns), 3, (4.2, 3.0), "column")
     unit = _unit(None, yearly)
     names = compare.scenarios(yearly)
     for a, col in zip(axes, columns):
@@ -153,9 +167,9 @@ def plot_yearly(yearly: pd.DataFrame, columns: Sequence[str] | None = None, ax=N
             a.fill_between(b["year"], b["q25"], b["q75"], color=c, alpha=0.3, lw=0)
             a.plot(b["year"], b["q50"], color=c, lw=1.8, label=f"{sc} (n={_reps(yearly, sc)})")
         kind = kinds.get(col, "stock")
-        a.set_title(f"{_label(col)} ({'during the year' if kind == 'flow' else 'at end of year'})", fontsize=10)
-        a.set_xlabel("year")
-        a.set_ylabel(f"{'flow' if kind == 'flow' else 'stock'} ({unit})")
+        a.set_title(f"{_label(col)} ({'during the year' if kind == 'flow' else 'at end of year'})", fontsize=9)
+        a.set_xlabel("year", fontsize=8)
+        a.set_ylabel(f"{'flow' if kind == 'flow' else 'stock'} ({unit})", fontsize=8)
         a.set_ylim(bottom=0)
         a.grid(alpha=0.3)
     axes[0].legend(fontsize=8, frameon=False, title="median, 50% and 90% bands", title_fontsize=8)
@@ -174,7 +188,8 @@ def plot_metrics(runs: pd.DataFrame, metrics: Sequence[str] | None = None, ax=No
     metrics = compare.headline_metrics(runs, metrics)
     table = compare.spread(runs, metrics)
     names = compare.scenarios(runs)
-    fig, axes = _axes(ax, len(metrics), 3, (4.6, 0.5 * len(names) + 1.6), "metric")
+    ticks = [f"{sc} (n={_reps(runs, sc)})" for sc in reversed(names)]
+    fig, axes = _axes(ax, len(metrics), 3, (3.6, 0.4 * len(names) + 1.5), "metric", ticks)
     rng = np.random.default_rng(0)  # jitter of the faint points only
     for a, m in zip(axes, metrics):
         for i, sc in enumerate(names):
@@ -185,10 +200,10 @@ def plot_metrics(runs: pd.DataFrame, metrics: Sequence[str] | None = None, ax=No
             a.plot([row["low"], row["high"]], [y, y], color=colour(i), lw=1.2)
             a.plot([row["q25"], row["q75"]], [y, y], color=colour(i), lw=4, solid_capstyle="butt")
             a.plot(row["median"], y, "o", color="white", mec=colour(i), mew=1.5, ms=6)
-        a.set_yticks(range(len(names)), [f"{sc} (n={_reps(runs, sc)})" for sc in reversed(names)], fontsize=8)
+        a.set_yticks(range(len(names)), ticks, fontsize=8)
         label, unit = compare.metric_label(m)
-        a.set_title(label, fontsize=10)
-        a.set_xlabel(unit)
+        a.set_title(label, fontsize=9)
+        a.set_xlabel(unit, fontsize=8)
         a.set_ylabel("scenario")
         a.grid(alpha=0.3, axis="x")
     if ax is None:
@@ -199,15 +214,18 @@ def plot_metrics(runs: pd.DataFrame, metrics: Sequence[str] | None = None, ax=No
 # ---------------------------------------------------------------- differences against the baseline
 
 def plot_differences(runs: pd.DataFrame, baseline: str = "baseline", metrics: Sequence[str] | None = None,
-                     ax=None) -> Figure:
+                     ax=None, table: pd.DataFrame | None = None) -> Figure:
     """Forest plot: each scenario minus ``baseline``, paired by replication seed (median and
     90% interval, filled) with the unpaired difference beside it (hollow, grey), one panel
-    per metric; a dashed line at zero. Raises ``ValueError`` for an unknown baseline."""
+    per metric; a dashed line at zero. ``table``: ``sim.compare.differences`` already taken.
+    Raises ``ValueError`` for an unknown baseline."""
     runs, _ = _prepare(runs)
     metrics = compare.headline_metrics(runs, metrics)
-    table = compare.differences(runs, metrics, baseline)
+    if table is None:
+        table = compare.differences(runs, metrics, baseline)
     others = [sc for sc in compare.scenarios(runs) if sc != baseline]
-    fig, axes = _axes(ax, len(metrics), 3, (4.6, 0.6 * max(len(others), 1) + 1.6), "metric")
+    ticks = [f"{sc} (n={_reps(runs, sc)})" for sc in reversed(others)]
+    fig, axes = _axes(ax, len(metrics), 3, (3.6, 0.5 * max(len(others), 1) + 1.5), "metric", ticks)
     for a, m in zip(axes, metrics):
         for i, sc in enumerate(others):
             row = table[(table[SCENARIO] == sc) & (table["metric"] == m)].iloc[0]
@@ -219,10 +237,10 @@ def plot_differences(runs: pd.DataFrame, baseline: str = "baseline", metrics: Se
             a.plot([row["paired_low"], row["paired_high"]], [y + 0.1, y + 0.1], color=c, lw=2.2)
             a.plot(row["paired_median"], y + 0.1, "s", color=c, ms=6, label="paired by seed" if i == 0 else None)
         a.axvline(0, color="0.2", ls="--", lw=1)
-        a.set_yticks(range(len(others)), [f"{sc} (n={_reps(runs, sc)})" for sc in reversed(others)], fontsize=8)
+        a.set_yticks(range(len(others)), ticks, fontsize=8)
         label, unit = compare.metric_label(m)
-        a.set_title(label, fontsize=10)
-        a.set_xlabel(f"difference to {baseline} ({unit})")
+        a.set_title(label, fontsize=9)
+        a.set_xlabel(f"difference ({unit})", fontsize=8)
         a.set_ylabel("scenario")
         a.set_ylim(-0.7, len(others) - 0.3)
         a.grid(alpha=0.3, axis="x")
@@ -252,8 +270,10 @@ def plot_pathway(runs: pd.DataFrame, ax=None) -> Figure:
     names = compare.scenarios(runs)
     stages = list(dict.fromkeys(table["stage"]))
     if ax is None:
-        fig = new_figure(figsize=(10, 0.35 * len(stages) * len(names) + 2.5), layout="constrained")
+        height = 0.3 * len(stages) * len(names) + 1.5
+        fig = new_figure(figsize=(10, height))
         ax = fig.subplots()
+        fig.subplots_adjust(left=0.16, right=0.97, bottom=0.7 / height, top=1 - 0.45 / height)
     fig = ax.figure
     height = 0.8 / len(names)
     parts = [p for p in _PART_ORDER if p in set(table["part"])]
@@ -295,8 +315,9 @@ def plot_return_curve(runs: pd.DataFrame, ax=None) -> Figure:
     runs, _ = _prepare(runs)
     curves = compare.return_curves(runs)
     if ax is None:
-        fig = new_figure(figsize=(7.5, 4.8), layout="constrained")
+        fig = new_figure(figsize=(8, 5))
         ax = fig.subplots()
+        fig.subplots_adjust(left=0.09, right=0.97, bottom=0.11, top=0.9)
     fig = ax.figure
     for i, sc in enumerate(compare.scenarios(runs)):
         c = curves[curves[SCENARIO] == sc]
@@ -315,7 +336,7 @@ def plot_return_curve(runs: pd.DataFrame, ax=None) -> Figure:
     ax.set_xlim(left=0)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, frameon=False)
-    ax.set_title(f"Return home after training abroad: {_legend_title(runs)}", fontsize=10)
+    ax.set_title(f"Return home after training abroad\n{_legend_title(runs)}", fontsize=10)
     return fig
 
 
@@ -329,7 +350,7 @@ def plot_response(runs: pd.DataFrame, parameter: str, metrics: Sequence[str] | N
         raise KeyError(parameter)
     runs, _ = _prepare(runs)
     metrics = compare.headline_metrics(runs, metrics)
-    fig, axes = _axes(ax, len(metrics), 3, (4.6, 3.4), "metric")
+    fig, axes = _axes(ax, len(metrics), 3, (4.2, 3.0), "metric")
     groups = runs.groupby("experiment", sort=False) if "experiment" in runs.columns else [("all", runs)]
     for a, m in zip(axes, metrics):
         for i, (exp, g) in enumerate(groups):
@@ -341,9 +362,9 @@ def plot_response(runs: pd.DataFrame, parameter: str, metrics: Sequence[str] | N
             a.fill_between(x, q[0.25], q[0.75], color=c, alpha=0.3, lw=0)
             a.plot(x, q[0.5], "o-", color=c, lw=1.8, ms=4, label=f"{exp} (n={int(n.min())}-{int(n.max())} per value)")
         label, unit = compare.metric_label(m)
-        a.set_title(label, fontsize=10)
-        a.set_xlabel(_label(parameter).replace(".", ": ") + " (as set)")
-        a.set_ylabel(unit)
+        a.set_title(label, fontsize=9)
+        a.set_xlabel(_label(parameter).replace(".", ": ") + " (as set)", fontsize=8)
+        a.set_ylabel(unit, fontsize=8)
         a.grid(alpha=0.3)
     axes[0].legend(fontsize=8, frameon=False, title="median, 50% and 90% bands", title_fontsize=8)
     if ax is None:

@@ -192,7 +192,8 @@ def build(paths: Sequence[Path], baseline: str | None = None, metrics: Sequence[
         figs["yearly"] = ("Stocks and flows by year", _png(plots.plot_yearly(yearly, stocks)))
     figs["metrics"] = ("Headline metrics across replications", _png(plots.plot_metrics(runs, metrics)))
     if base is not None:
-        figs["differences"] = (f"Differences to {base}", _png(plots.plot_differences(runs, base, metrics)))
+        figs["differences"] = (f"Differences to {base}", _png(plots.plot_differences(
+            runs, base, metrics, table=rep.tables["report_differences.csv"])))
     figs["pathway"] = ("Career pathway", _png(plots.plot_pathway(runs)))
     if not rep.tables["report_return_curve.csv"].empty:
         figs["return_curve"] = ("Return after training abroad", _png(plots.plot_return_curve(runs)))
