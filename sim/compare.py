@@ -6,7 +6,7 @@ Pure functions of the tables ``sim.outputs.read_runs`` and ``read_yearly`` retur
 
 **What a scenario is.** The rows of one configuration that differ only by replication seed:
 the ``experiment`` together with the values of every key set on the command line that
-differs between jobs (``replications`` and the run's size apart). In a sweep
+differs between jobs (``replications`` and ``jobs`` apart). In a sweep
 ``-m experiment=baseline,more_scholarships`` the scenarios are ``baseline`` and
 ``more_scholarships``; in ``-m policy.returnee_premium=0,0.15`` they are
 ``policy.returnee_premium=0`` and ``policy.returnee_premium=0.15`` (the experiment is named
@@ -35,7 +35,7 @@ import pandas as pd
 SCENARIO = "scenario"
 LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)   # 90% and 50% intervals and the median
 # columns that identify a row or say how big a run was, never what scenario it is
-NOT_SCENARIO = {"job", "replication", "seed", "replications", "source", "jobs", "scale", "years"}
+NOT_SCENARIO = {"job", "replication", "seed", "replications", "source", "jobs"}
 
 # headline metrics: (label, unit) for the axes; the report uses those the runs table holds
 HEADLINE = {

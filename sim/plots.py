@@ -19,6 +19,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from . import compare
 from .compare import SCENARIO
@@ -86,6 +87,8 @@ def _axes(ax, n: int, ncols: int, panel: tuple[float, float], what: str, labels:
     fig.subplots_adjust(left=(0.75 + label_width) / width, right=1 - 0.25 / width, bottom=0.55 / height,
                         top=1 - 0.75 / height, wspace=0.12 if labels else 0.38, hspace=0.85 / (panel[1] - 0.85))
     axes = axes.ravel()
+    for a in axes:
+        a.xaxis.set_major_locator(MaxNLocator(nbins=5))
     for extra in axes[n:]:
         extra.set_visible(False)
     if labels:
@@ -253,55 +256,86 @@ def plot_differences(runs: pd.DataFrame, baseline: str = "baseline", metrics: Se
 
 # ---------------------------------------------------------------- the career pathway
 
-_PART_ORDER = ("all", "clinical", "research", "destination", "other_hic", "lmic", "returned public",
-               "returned private", "returned academic", "abroad", "other")
-_PART_LABEL = {"all": None, "destination": "in the destination", "other_hic": "other high-income",
-               "lmic": "low/middle-income", "abroad": "still abroad", "other": "exited or other"}
+_HATCH = {"research": "////", "other_hic": "////", "lmic": "...."}
+_PART_LABEL = {"clinical": "clinical", "research": "research", "destination": "in the destination country",
+               "other_hic": "other high-income", "lmic": "low/middle-income"}
+_END = ("returned public", "returned private", "returned academic", "abroad", "other")
+_END_LABEL = {"abroad": "still abroad", "other": "exited or other"}
+_END_COLOUR = {"returned public": PALETTE[0], "returned private": PALETTE[1], "returned academic": PALETTE[2],
+               "abroad": PALETTE[5], "other": "#BBBBBB"}
 
 
 def plot_pathway(runs: pd.DataFrame, ax=None) -> Figure:
-    """The career pathway of the graduates of the horizon as stacked bars, per 1,000
-    graduates (median across replications): graduates, international electives by type and
-    by place, intended to train abroad, applied, matched, trained abroad, and where those who
-    trained abroad are at the end (back home by sector, still abroad, other). Scenarios side
-    by side within each stage."""
+    """The career pathway of the graduates of the horizon, per 1,000 graduates (median across
+    replications): international electives (split by type, and by place), intended to train
+    abroad, applied, matched, trained abroad; scenarios side by side in their colours, the
+    splits hatched. Beside it (without ``ax``), where those who trained abroad are at the end:
+    back home by sector, still abroad, or other, as shares. With ``ax``, the funnel alone."""
     runs, _ = _prepare(runs)
     table = compare.pathway(runs)
     names = compare.scenarios(runs)
-    stages = list(dict.fromkeys(table["stage"]))
+    stages = [st for st in dict.fromkeys(table["stage"]) if st not in ("graduates", "at the end")]
     if ax is None:
-        height = 0.3 * len(stages) * len(names) + 1.5
-        fig = new_figure(figsize=(10, height))
-        ax = fig.subplots()
-        fig.subplots_adjust(left=0.16, right=0.97, bottom=0.7 / height, top=1 - 0.45 / height)
+        height = max(0.28 * len(stages) * len(names) + 1.6, 0.45 * len(names) + 2.2)
+        fig = new_figure(figsize=(12, height))
+        ax, ax_end = fig.subplots(1, 2, width_ratios=(1.6, 1))
+        fig.subplots_adjust(left=0.14, right=0.98, bottom=1.3 / height, top=1 - 0.6 / height, wspace=0.55)
+        fig.suptitle(f"Career pathway of the graduates: {_legend_title(runs)}", fontsize=10)
+    else:
+        ax_end = None
     fig = ax.figure
-    height = 0.8 / len(names)
-    parts = [p for p in _PART_ORDER if p in set(table["part"])]
-    part_colour = {p: (colour(j) if p != "all" else None) for j, p in enumerate(parts[1:])}
+    bar = 0.8 / len(names)
     seen = set()
     for i, sc in enumerate(names):
         t = table[table[SCENARIO] == sc]
-        for s, stage in enumerate(stages):
-            y = len(stages) - 1 - s + 0.4 - (i + 0.5) * height
+        for s_, stage in enumerate(stages):
+            y = len(stages) - 1 - s_ + 0.4 - (i + 0.5) * bar
             left = 0.0
-            for _, row in t[t["stage"] == stage].iterrows():
-                v = 0.0 if np.isnan(row["per_1000"]) else row["per_1000"]
-                p = row["part"]
-                c = part_colour.get(p) or colour(i)
-                label = _PART_LABEL.get(p, p) if p != "all" and p not in seen else None
-                seen.add(p)
-                ax.barh(y, v, left=left, height=height * 0.9, color=c, alpha=1.0 if p != "all" else 0.75,
-                        edgecolor="white", lw=0.5, label=label)
+            for row in t[t["stage"] == stage].itertuples():
+                v = 0.0 if np.isnan(row.per_1000) else row.per_1000
+                hatch = _HATCH.get(row.part)
+                label = None
+                if row.part in _PART_LABEL and row.part not in seen:
+                    label, _ = f"{stage.split()[-1]}: {_PART_LABEL[row.part]}", seen.add(row.part)
+                ax.barh(y, v, left=left, height=bar * 0.9, color=colour(i), alpha=0.9 if hatch is None else 0.55,
+                        hatch=hatch, edgecolor="white", lw=0.6)
+                if label:
+                    ax.barh(0, 0, color="0.6", alpha=0.9 if hatch is None else 0.55, hatch=hatch,
+                            edgecolor="white", label=label)
                 left += v
-            ax.text(left, y, f" {left:.0f}" + (f"  {sc}" if len(names) > 1 else ""), va="center", fontsize=7)
+            ax.text(left, y, f" {left:.0f}", va="center", fontsize=7)
+    for i, sc in enumerate(names):
+        ax.barh(0, 0, color=colour(i), label=f"{sc} (n={_reps(runs, sc)})")
     ax.set_yticks(range(len(stages)), list(reversed(stages)))
-    ax.set_xscale("symlog", linthresh=10)
-    ax.set_xlabel("people per 1,000 graduates of the horizon (median across replications; log scale above 10)")
+    ax.set_xlabel("people per 1,000 graduates of the horizon (median across replications)")
     ax.set_ylabel("stage of the pathway")
-    ax.set_xlim(0, 3000)
-    ax.legend(fontsize=7, frameon=False, loc="lower right", ncols=2)
-    ax.set_title(f"Career pathway: {_legend_title(runs)}", fontsize=10)
+    ax.set_xlim(right=ax.get_xlim()[1] * 1.1)
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
     ax.grid(alpha=0.3, axis="x")
+    if ax_end is None:
+        ax.set_title(f"Career pathway: {_legend_title(runs)}", fontsize=9)
+        return fig
+    ax.set_title("From graduation to training abroad", fontsize=9)
+    for i, sc in enumerate(names):
+        t = table[(table[SCENARIO] == sc) & (table["stage"] == "at the end")].set_index("part")["per_1000"]
+        total = t.sum()
+        left = 0.0
+        for part in _END:
+            share = t.get(part, 0.0) / total if total > 0 else 0.0
+            share = 0.0 if np.isnan(share) else share
+            ax_end.barh(len(names) - 1 - i, share, left=left, color=_END_COLOUR[part], edgecolor="white",
+                        label=_END_LABEL.get(part, part) if i == 0 else None)
+            if share >= 0.06:
+                ax_end.text(left + share / 2, len(names) - 1 - i, f"{share:.0%}", ha="center", va="center",
+                            fontsize=7, color="black" if part in ("other", "abroad") else "white")
+            left += share
+    ax_end.set_yticks(range(len(names)), [f"{sc} (n={_reps(runs, sc)})" for sc in reversed(names)], fontsize=8)
+    ax_end.set_xlim(0, 1)
+    ax_end.set_xlabel("share of those who trained abroad")
+    ax_end.set_ylabel("scenario")
+    ax_end.set_title("Where those who trained abroad are at the end", fontsize=9)
+    ax_end.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.3, -0.1 - 0.2 / fig.get_figheight()),
+                  ncols=3)
     return fig
 
 

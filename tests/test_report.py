@@ -300,8 +300,7 @@ def test_report_of_a_single_run_folder(tmp_path):
     done = subprocess.run([sys.executable, "-m", "sim", "scale=0.02", "years=12", f"hydra.run.dir={tmp_path / 'run'}"],
                           capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
-    done = _report([tmp_path / "run"], ROOT)
-    assert done.returncode == 0, done.stderr
+    assert report.main([str(tmp_path / "run")]) == 0
     page = (tmp_path / "run" / "report.html").read_text()
     assert "Career pathway" in page and "Return after training abroad" in page and "Subgroups" in page
     assert not (tmp_path / "run" / "report_differences.csv").exists()   # one scenario: nothing to compare
@@ -310,27 +309,44 @@ def test_report_of_a_single_run_folder(tmp_path):
     require_complete(tmp_path / "run")   # the run itself is untouched
 
 
-def test_bad_input_gets_one_line_and_writes_nothing(sweep, tmp_path):
+def test_bad_input_gets_one_line_and_writes_nothing(sweep, tmp_path, capsys):
     cases = [
         ([tmp_path / "missing"], "no such folder"),
         ([tmp_path], "no runs here"),
         ([sweep, "--baseline", "nope"], "--baseline: no scenario 'nope'; scenarios here: baseline, return_incentives"),
         ([sweep, "--metrics", "went_abroad_shar"], "--metrics: 'went_abroad_shar' is not a column"),
+        ([sweep, "--parameter", "experiment"], "--parameter: 'experiment' is not a numeric key"),
         ([sweep, sweep], "--out: required with several folders"),
     ]
     before = sorted(p.name for p in sweep.iterdir())
     for args, message in cases:
-        done = _report(args, ROOT)
-        assert done.returncode == 2, (args, done.stderr)
-        lines = done.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], done.stderr
-        assert "Traceback" not in done.stderr
+        assert report.main([str(a) for a in args]) == 2, args
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
+    # as a user types it: the exit code, one line, no traceback
+    done = _report([tmp_path / "missing"], ROOT)
+    assert done.returncode == 2 and done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
     assert list(tmp_path.iterdir()) == []
     assert sorted(p.name for p in sweep.iterdir()) == before
 
 
 def test_several_folders_make_one_report(sweep, tmp_path):
-    done = _report([sweep / "0", sweep / "1", "--out", tmp_path / "both"], ROOT)
-    assert done.returncode == 0, done.stderr
+    assert report.main([str(sweep / "0"), str(sweep / "1"), "--out", str(tmp_path / "both")]) == 0
     diffs = pd.read_csv(tmp_path / "both" / "report_differences.csv")
     assert set(diffs[SCENARIO]) == {"return_incentives"}
+
+
+def test_the_tutorial_notebook_runs(tmp_path):
+    """docs/tutorial.ipynb runs top to bottom and draws its figures."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(ROOT / "docs" / "tutorial.ipynb", as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) >= 6   # differences, metrics, yearly, pathway, return curve, two panels
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "more_scholarships is higher than baseline" in text   # funded electives: more electives
+    assert "report.html" in text
