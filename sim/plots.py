@@ -61,6 +61,11 @@ def colour(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
+def dashes(i: int) -> str:
+    """A line style per scenario, so that lines that coincide stay visible."""
+    return ("-", "--", ":", "-.")[i % 4]
+
+
 def _prepare(runs: pd.DataFrame | None, yearly: pd.DataFrame | None = None):
     if runs is None:
         raise ValueError("a runs table is needed (sim.outputs.read_runs)")
@@ -168,7 +173,7 @@ def plot_yearly(yearly: pd.DataFrame, columns: Sequence[str] | None = None, ax=N
             c = colour(i)
             a.fill_between(b["year"], b["q05"], b["q95"], color=c, alpha=0.15, lw=0)
             a.fill_between(b["year"], b["q25"], b["q75"], color=c, alpha=0.3, lw=0)
-            a.plot(b["year"], b["q50"], color=c, lw=1.8, label=f"{sc} (n={_reps(yearly, sc)})")
+            a.plot(b["year"], b["q50"], color=c, lw=1.8, ls=dashes(i), label=f"{sc} (n={_reps(yearly, sc)})")
         kind = kinds.get(col, "stock")
         a.set_title(f"{_label(col)} ({'during the year' if kind == 'flow' else 'at end of year'})", fontsize=9)
         a.set_xlabel("year", fontsize=8)
@@ -359,8 +364,8 @@ def plot_return_curve(runs: pd.DataFrame, ax=None) -> Figure:
             continue
         col = colour(i)
         ax.fill_between(c["years"], c["q05"], c["q95"], step="post", color=col, alpha=0.15, lw=0)
-        ax.step(c["years"], c["pooled"], where="post", color=col, lw=1.8,
-                label=f"{sc} (n={int(c['n'].iloc[0])}; {int(c['at_risk'].iloc[0])} finished training)")
+        ax.step(c["years"], c["pooled"], where="post", color=col, lw=1.8, ls=dashes(i),
+                label=f"{sc} (n={int(c['n'].iloc[0])}; {int(c['at_risk'].iloc[0])} finished training in all)")
         cens = c[c["censored"] > 0]
         ax.plot(cens["years"] + 0.5, cens["pooled"], "|", color=col, ms=8, mew=1.2)
     ax.plot([], [], "|", color="0.3", ms=8, label="censored (last seen abroad)")
