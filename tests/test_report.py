@@ -350,3 +350,21 @@ def test_the_tutorial_notebook_runs(tmp_path):
     text = "".join(o.get("text", "") for o in outputs)
     assert "more_scholarships is higher than baseline" in text   # funded electives: more electives
     assert "report.html" in text
+
+
+def test_a_new_result_in_a_run_folder_removes_the_report_of_the_old_one(tmp_path):
+    from sim import outputs
+
+    def commit():
+        writer = outputs.RunWriter(tmp_path)
+        for name in outputs.RUN_FILES:
+            writer.text(name, "x")
+        writer.commit()
+
+    commit()
+    for name in outputs.REPORT_FILES:
+        (tmp_path / name).write_text("an earlier report")
+    assert outputs.foreign_entries(tmp_path) == []   # the report is the folder's own, not a stranger's file
+    commit()
+    assert not any((tmp_path / name).exists() for name in outputs.REPORT_FILES)
+    outputs.require_complete(tmp_path)
