@@ -191,14 +191,17 @@ def verdict(metric: str, scenario: str, baseline: str, median: float, low: float
             higher: int) -> str:
     """Plain words for one paired difference (``higher``: replications where the scenario is
     above the baseline)."""
-    label = metric_label(metric)[0]
+    label, unit = metric_label(metric)
     if n == 0 or math.isnan(low):
         return f"{label}: no replication of {scenario} and {baseline} shares a seed with a value; no comparison."
+    if low == high == 0:
+        return f"{label}: no difference; {scenario} and {baseline} are equal in all {n} paired replications."
     if low <= 0 <= high:
         return (f"{label}: no clear difference between {scenario} and {baseline}; the 90% interval of the paired "
-                f"differences ({low:+.3g} to {high:+.3g}) spans zero (higher in {higher} of {n} replications).")
+                f"differences ({low:+.3g} to {high:+.3g}, {unit}) spans zero (higher in {higher} of {n} "
+                "replications).")
     word = "higher" if median > 0 else "lower"
-    return (f"{label}: {scenario} is {word} than {baseline} by {abs(median):.3g} (median of {n} paired "
+    return (f"{label}: {scenario} is {word} than {baseline} by {abs(median):.3g} ({unit}; median of {n} paired "
             f"replications; 90% interval {low:+.3g} to {high:+.3g}).")
 
 

@@ -91,6 +91,13 @@ def test_no_effect_gets_the_plain_words_verdict():
     assert row["spans_zero"] and "no clear difference" in row["verdict"] and "spans zero" in row["verdict"]
 
 
+def test_equal_in_every_replication_is_said_so():
+    t = _synthetic(0.0)
+    t.loc[t[SCENARIO] == "policy", "m"] = t.loc[t[SCENARIO] == "baseline", "m"].to_numpy()
+    row = compare.differences(t, ["m"], "baseline").iloc[0]
+    assert row["spans_zero"] and "equal in all 400 paired replications" in row["verdict"]
+
+
 def test_unknown_baseline_is_refused():
     with pytest.raises(ValueError, match="no scenario 'nope'; scenarios: baseline, policy"):
         compare.differences(_synthetic(0.0), ["m"], "nope")
