@@ -105,11 +105,12 @@ def _axes(ax, n: int, ncols: int, panel: tuple[float, float], what: str, labels:
 
 def _unit(runs: pd.DataFrame | None, yearly: pd.DataFrame | None) -> str:
     table = yearly if yearly is not None else runs
-    if table is not None and "scale" in table.columns and table["scale"].nunique() == 1:
-        scale = float(table["scale"].iloc[0])
-        if scale != 1:
-            return f"people, simulated at scale {scale:g}"
-    return "people"
+    if table is None or "scale" not in table.columns:
+        return "people"
+    if table["scale"].nunique() > 1:
+        return "people, simulated at each scenario's scale"
+    scale = float(table["scale"].iloc[0])
+    return "people" if scale == 1 else f"people, simulated at scale {scale:g}"
 
 
 def _reps(table: pd.DataFrame, sc: str) -> int:
