@@ -15,8 +15,8 @@ import pandas as pd
 
 from .events import CAUSE, CAUSES
 from .model import ENV, FLOWS, CareerModel
-from .population import (ELECTIVE_PLACES, ELECTIVE_TYPES, EXITED, NO_YEAR, NONE, PRACTISING_ABROAD, RETURNED,
-                         SECTORS, STAGES, TRAINING_ABROAD)
+from .population import (ELECTIVE_PLACES, ELECTIVE_TYPES, EXITED, NO_YEAR, NONE,
+                         PRACTISING_ABROAD, RETURNED, SECTORS, STAGES, TRAINING_ABROAD)
 
 # flows published in timeseries.parquet (the contract's names first, then extras)
 PUBLISHED_FLOWS = ("entrants", "graduates", "electives_started", "applications", "matches", "departures",
@@ -96,6 +96,17 @@ def km_median(durations: np.ndarray, observed: np.ndarray) -> tuple[float | None
     return float(durations.max()), 1
 
 
+def _pathway_outcomes(stage: np.ndarray) -> dict:
+    """Where graduates who started training abroad are at the end of the horizon (``stage``:
+    their stages), as shares that sum to 1: back home by sector, abroad (training
+    or practising), or anything else (exited, or at home outside the returned stages)."""
+    n = len(stage)
+    returned = {f"pathway_returned_{s}_share": _share(stage == code, n) for s, code in zip(SECTORS, RETURNED)}
+    abroad = np.isin(stage, (TRAINING_ABROAD, PRACTISING_ABROAD))
+    other = ~abroad & ~np.isin(stage, RETURNED)
+    return {**returned, "pathway_abroad_share": _share(abroad, n), "pathway_other_share": _share(other, n)}
+
+
 _GROUP_FLAGS = ("elective_share_cohort", "intention_share", "went_abroad_share", "applicant_share",
                 "research_engagement_share", "publication_share")
 
@@ -142,7 +153,12 @@ SUMMARY_METRICS = (
     "knowledge_transfer_index_academic", "home_training_quality_start", "home_training_quality_end",
     "abroad_share_end", "entrants_total", "initial_population", "departures_total", "returns_total",
     "forced_returns_total", "reemigrations_total", "returns_near_retirement_total", "retirements_total",
-    "deaths_total", "median_retirement_age")
+    "deaths_total", "median_retirement_age", "matched_share", "pathway_returned_public_share",
+    "pathway_returned_private_share", "pathway_returned_academic_share", "pathway_abroad_share",
+    "pathway_other_share")
+# the life table of return after training abroad: ``return_life_table.<column>[d]``, d = whole years
+LIFE_TABLE = "return_life_table"
+LIFE_TABLE_COLUMNS = ("returned", "censored")
 GROUP_METRICS = ("graduates_total", "elective_share_cohort", "intention_share", "went_abroad_share",
                  "applicant_share", "return_share_10y", "research_engagement_share", "publication_share")
 
@@ -155,6 +171,9 @@ def is_metric_name(name: str) -> bool:
     parts = base.split(".")
     if len(parts) == 4 and parts[0] == "by_group" and all(parts[1:3]):
         return parts[3] in GROUP_METRICS
+    if len(parts) == 2 and parts[0] == LIFE_TABLE and not name.endswith("_n"):
+        column, _, index = parts[1].partition("[")
+        return column in LIFE_TABLE_COLUMNS and index[:-1].isdigit() and index.endswith("]")
     return len(parts) == 1 and base in SUMMARY_METRICS
 
 
@@ -163,6 +182,30 @@ def unknown_metric(objective: str) -> str:
     return (f"objective: {objective!r} is not a metric of summary.json; expected targets or one of "
             f"{', '.join(SUMMARY_METRICS)}, a denominator (<metric>_n), or a by_group entry such as "
             "by_group.sex.female.went_abroad_share")
+
+
+def return_life_table(done: np.ndarray, first_return: np.ndarray, last_return: np.ndarray, exit_year: np.ndarray,
+                      horizon: int) -> dict[str, list[int]]:
+    """The life table of return home after finishing training abroad, in whole years.
+
+    Inputs are per person who finished training abroad in the horizon (model years, ``NO_YEAR``
+    where none): the year training finished, the first and last return years, the exit year.
+    The event is the first return in or after the year training finished (the last return
+    when the first one came before it); people still abroad are censored at their exit or at
+    the end of the horizon. Returns ``{"returned": r, "censored": c}``, lists of length
+    ``horizon``: ``r[d]`` people returned ``d`` years after finishing (0 = the same year),
+    ``c[d]`` were last seen abroad ``d`` years after finishing. Those at risk at ``d`` are
+    everyone minus the returns and censorings before ``d`` (censored at ``d`` count as at
+    risk at ``d``, the usual Kaplan-Meier convention).
+    """
+    ret = np.where(first_return >= done, first_return, np.where(last_return >= done, last_return, NO_YEAR))
+    returned = (ret != NO_YEAR) & (first_return != NO_YEAR)
+    end = np.where(exit_year != NO_YEAR, np.minimum(exit_year, horizon), horizon)
+    duration = np.where(returned, ret, end).astype(np.int64) - done
+    duration = np.clip(duration, 0, horizon - 1)
+    r = np.bincount(duration[returned], minlength=horizon)[:horizon]
+    c = np.bincount(duration[~returned], minlength=horizon)[:horizon]
+    return {"returned": [int(v) for v in r], "censored": [int(v) for v in c]}
 
 
 def summary(model: CareerModel) -> dict:
@@ -249,7 +292,13 @@ def summary(model: CareerModel) -> dict:
         "retirements_total": int(len(retired)),
         "deaths_total": int((pop.exit_cause[exited_in] == CAUSE["death"]).sum()),
         "median_retirement_age": (float(np.median(retired)) if len(retired) else None, int(len(retired))),
+        # the career pathway of the horizon's graduates (the funnel of sim.plots.plot_pathway)
+        "matched_share": _share(pop.matched_round[grads] != NONE, len(grads)),
+        **_pathway_outcomes(stage[grads[pop.abroad_start[grads] != NO_YEAR]]),
     })
+    finished = np.flatnonzero(done >= 1)
+    out[LIFE_TABLE] = return_life_table(done[finished], ret[finished], pop.return_year[finished],
+                                        pop.exit_year[finished], horizon)
     place = pop.elective_place[grads]
     et = pop.elective_type[grads]
     female = pop.female[grads]

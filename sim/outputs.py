@@ -48,6 +48,10 @@ RUN_FILES = ("config.yaml", "parameters.json", "run.json", "job.json", "summary.
              "runs.parquet", "yearly.parquet")
 OPTIONAL_FILES = ("events.parquet", "stocks.png")
 KNOWN_FILES = RUN_FILES + OPTIONAL_FILES
+# what `python -m sim.report` writes beside a run's or a sweep's files (sim.report.REPORT_FILES):
+# not foreign to a rerun, and removed with the result it describes when a run replaces it
+REPORT_FILES = ("report.html", "report_metrics.csv", "report_differences.csv", "report_pathway.csv",
+                "report_return_curve.csv", "report_subgroups.csv", "report_yearly.csv")
 # the files a folder completed before runs.parquet existed must all have (a marker without a manifest)
 LEGACY_FILES = ("config.yaml", "parameters.json", "run.json", "summary.json", "timeseries.parquet",
                 "events.parquet", "stocks.png")
@@ -78,7 +82,7 @@ def _tmp_name(path: Path) -> Path:
 
 def _is_temp(name: str) -> bool:
     """A temporary file of this module (or of sim.plots) for one of the known files."""
-    ours = (*KNOWN_FILES, COMPLETE, FAILED, RUNS_TABLE, YEARLY_TABLE, SWEEP_FILE, LOCK_FILE)
+    ours = (*KNOWN_FILES, COMPLETE, FAILED, RUNS_TABLE, YEARLY_TABLE, SWEEP_FILE, LOCK_FILE, *REPORT_FILES)
     return name.startswith(".") and any(name.lstrip(".").startswith(f"{f.lstrip('.')}.tmp") for f in ours)
 
 
@@ -221,7 +225,7 @@ class RunWriter:
             _fsync_dir(folder)
             for name, tmp in self.staged.items():
                 os.replace(tmp, folder / name)
-            for name in (*KNOWN_FILES, FAILED):
+            for name in (*KNOWN_FILES, FAILED, *REPORT_FILES):
                 if name not in self.staged:
                     (folder / name).unlink(missing_ok=True)  # the earlier run's, not rewritten
             self.staged = {}
@@ -405,8 +409,8 @@ def _ours_as_run(folder: Path) -> list[Path]:
         if p.is_dir():
             if name not in HYDRA_DIRS:
                 foreign.append(p)
-        elif not (name in KNOWN_FILES or name in (COMPLETE, FAILED, LOCK_FILE) or _is_temp(name)
-                  or name.endswith(".log")):
+        elif not (name in KNOWN_FILES or name in (COMPLETE, FAILED, LOCK_FILE) or name in REPORT_FILES
+                  or _is_temp(name) or name.endswith(".log")):
             foreign.append(p)
     return foreign
 
@@ -434,7 +438,7 @@ def foreign_entries(folder: Path, sweep: bool = False) -> list[Path]:
                 continue
             foreign.extend(inner)
         elif not (name in (RUNS_TABLE, YEARLY_TABLE, SWEEP_FILE, LOCK_FILE, TABLES_LOCK) or name in SWEEP_EXTRAS
-                  or _is_temp(name) or name.endswith(".log")):
+                  or name in REPORT_FILES or _is_temp(name) or name.endswith(".log")):
             foreign.append(p)
     return foreign
 

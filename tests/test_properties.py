@@ -102,6 +102,9 @@ def check_summary(summary: dict, path: str = "") -> None:
         if isinstance(value, dict):
             check_summary(value, where + ".")
             continue
+        if isinstance(value, list):  # the life table of return: counts by whole years
+            assert all(isinstance(v, int) and v >= 0 for v in value), (where, value)
+            continue
         if value is None:  # a share with an empty denominator, or the median with nobody abroad
             n = summary.get(f"{key}_n", summary.get("median_years_abroad_n") if key.startswith("median") else None)
             assert n == 0, (where, n)
@@ -169,6 +172,13 @@ def check_run(model: CareerModel) -> None:
         assert sectors == [None, None, None]
     else:
         assert math.isclose(sum(sectors), 1)
+    # the life table of return covers everyone who finished training abroad in the horizon, once
+    table = summary["return_life_table"]
+    assert len(table["returned"]) == len(table["censored"]) == cfg.years
+    assert sum(table["returned"]) + sum(table["censored"]) == int((model.pop.training_done_year[:n] >= 1).sum())
+    pathway = [summary[f"pathway_{p}_share"] for p in ("returned_public", "returned_private", "returned_academic",
+                                                        "abroad", "other")]
+    assert pathway == [None] * 5 if summary["pathway_abroad_share_n"] == 0 else math.isclose(sum(pathway), 1)
     assert ts.notna().all().all()
 
 
