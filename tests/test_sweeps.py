@@ -41,14 +41,14 @@ def only_sweep(cwd: Path) -> Path:
 # ---------------------------------------------------------------- README lines, as written
 
 def readme_commands() -> list[str]:
-    """Every `python -m sim` command line of the README, once each."""
-    text = (ROOT / "README.md").read_text()
+    """Every `python -m sim` command line of the README's bash blocks that carry no skip
+    marker (see tests/test_readme.py), once each."""
+    from test_readme import commands, is_sim_line, readme_blocks
+
     lines = []
-    for block in re.findall(r"```bash\n(.*?)```", text, re.S):
-        for line in block.replace("\\\n", " ").splitlines():
-            command = line.split(" #")[0].strip()
-            if (command == "python -m sim" or command.startswith("python -m sim ")) and command not in lines:
-                lines.append(command)
+    for block in readme_blocks():
+        if block.lang == "bash" and block.marker is None:
+            lines += [c for c in commands(block) if is_sim_line(c) and c not in lines]
     return lines
 
 
