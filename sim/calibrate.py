@@ -8,11 +8,13 @@
     python -m sim.calibrate origin=japan ship=true                    # also write configs/posterior/japan.parquet
 
 This command's keys: ``origin``; ``sensitivity`` (a Morris folder of ``python -m
-sim.sensitivity``; default the newest complete one for the origin) and ``top`` (how many of
-its most influential parameters to calibrate, default 8), or ``parameters`` (a comma list
-of dotted keys, instead); ``population`` (particles per generation, default 100),
+sim.sensitivity``; default the newest for the origin, used with the trajectories it has
+finished) and ``top`` (how many parameters to calibrate, default 10: the two that move each
+target most, in units of its interval, then the next strongest), or ``parameters`` (a comma
+list of dotted keys, instead); ``population`` (particles per generation, default 100),
 ``generations`` (at most, default 5), ``min_epsilon`` (stop when reached, default 0.5),
-``replications`` (model runs averaged per particle, default 2), ``jobs``, ``out`` (default
+``replications`` (model runs averaged per particle, default 2), ``check`` (replications of
+the posterior predictive check, default 50), ``jobs``, ``out`` (default
 ``results/calibration/<origin>_<date>_<time>``) and ``ship`` (``true``: also install the
 posterior as ``configs/posterior/<origin>.parquet``). Other keys are model settings as for
 ``python -m sim`` (``scale``, ``seed``, ``years``; the default ``scale`` here is 0.1).
@@ -25,8 +27,9 @@ particle's outcome is the mean over ``replications`` runs; its distance to the t
 ``max_i |mean_i - target_i| / half-width_i`` over the targets of
 ``configs/targets/<origin>.yaml`` (distance 1: every mean at the edge of its interval).
 pyabc's ABC-SMC then runs with a quantile epsilon schedule (median of the previous
-generation's distances), a multivariate normal perturbation kernel and its adaptive
-population. Model seeds come from ``seed`` and the evaluation's number, and pyabc's own draws
+generation's distances) and a multivariate normal perturbation kernel. The posterior
+predictive check then runs ``check`` replications, each with a particle drawn by weight, and
+counts those whose every target metric lies in its interval. Model seeds come from ``seed`` and the evaluation's number, and pyabc's own draws
 from numpy's generator seeded with ``seed`` (single-core sampler; each particle's
 replications run in parallel), so the calibration is reproducible for any ``jobs``.
 """
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import json
 import math
+import zlib
 import sys
 import time
 from datetime import datetime, timezone
@@ -48,7 +52,7 @@ from .sensitivity import TAIL, SensitivityError, command, split_args, to_quantil
 
 RESULTS = Path("results") / "calibration"
 OWN_KEYS = ("sensitivity", "top", "parameters", "population", "generations", "min_epsilon", "replications",
-            "jobs", "out", "ship")
+            "jobs", "out", "ship", "check")
 
 
 class Calibration:
@@ -82,11 +86,16 @@ class Calibration:
         base = self.count * self.replications
         self.count += 1
         tasks = [(ensemble.replication_seed(self.cfg.seed, base + r + 1), values) for r in range(self.replications)]
-        if self.executor is None:
-            reps = [ensemble.run_one(ensemble.Plan(self.cfg, self.cfg.seed, tasks=(t,)), 0) for t in tasks]
-        else:
-            reps = list(self.executor.map(_run_task, tasks))
+        reps = self.map(tasks)
         return {f"m{i}": _mean([_metric(r.summary, t.metric) for r in reps]) for i, t in enumerate(self.targets)}
+
+    def map(self, tasks: list[tuple[int, dict]]) -> list:
+        """Run (seed, values) tasks, in parallel when there is a pool; results in task order."""
+        from . import ensemble
+
+        if self.executor is None:
+            return [ensemble.run_one(ensemble.Plan(self.cfg, self.cfg.seed, tasks=(t,)), 0) for t in tasks]
+        return list(self.executor.map(_run_task, tasks))
 
     def distance(self, x: dict, _x0: dict | None = None) -> float:
         """max over targets of |model mean - target| / half the target's interval (inf if missing)."""
@@ -132,54 +141,86 @@ def _mean(xs: list[float]) -> float:
 # --------------------------------------------------------------------- choosing parameters
 
 def latest_morris(origin: str) -> Path | None:
-    """The newest complete Morris folder for ``origin`` under results/sensitivity/."""
-    found = []
-    for path in (Path("results") / "sensitivity").glob(f"{origin}_morris_*"):
-        if (path / "sensitivity.json").is_file() and (path / "design.parquet").is_file():
-            found.append((path.stat().st_mtime, path))
+    """The newest Morris folder of ``python -m sim.sensitivity`` for ``origin`` under results/sensitivity/."""
+    from .sensitivity import DESIGN_FILE, RESULTS
+
+    found = [(p.stat().st_mtime, p) for p in RESULTS.glob(f"{origin}_morris_*") if (p / DESIGN_FILE).is_file()]
     return max(found)[1] if found else None
 
 
-def influential(folder: Path, targets: list, top: int) -> tuple[list[str], pd.DataFrame]:
-    """The ``top`` parameters that move the targets most in a Morris screen: Morris mu* of each
-    target metric (analysed from the screen's saved runs) divided by the target's half-width,
-    the largest over targets; (keys, table of the scores)."""
-    from .sensitivity import EVALUATIONS, Settings, _done, analyse, complete_points, problem
+def influential(folder: Path, targets: list, top: int) -> tuple[list[str], pd.DataFrame, str]:
+    """The ``top`` parameters that move the targets most in a Morris screen; (keys, table of the
+    scores, a note on the trajectories used). A parameter's score for a target is its Morris
+    mu* for the target's metric (analysed from the screen's saved runs) divided by the target's
+    half-width; the two highest for each target are chosen first, then the highest score over
+    targets fills the rest.
+    A screen still running is used with the trajectories it has finished."""
+    from .sensitivity import DESIGN_FILE, Settings, _done, analyse, complete_points, problem, unit_design
 
-    spec = json.loads((folder / "design.json").read_text(encoding="utf-8"))["spec"]
-    unit = pd.read_parquet(folder / "design.parquet")
-    runs = _done(folder).drop_duplicates("task").sort_values("task")
+    spec = json.loads((folder / DESIGN_FILE).read_text(encoding="utf-8"))["spec"]
+    if spec.get("method") != "morris":
+        raise SensitivityError([f"sensitivity: {folder} is not a Morris screen"])
+    settings = Settings(method="morris", trajectories=int(spec["trajectories"]), levels=int(spec["levels"]))
+    prob = problem([_Named(k) for k in spec["factors"]])
+    unit = unit_design(settings, prob, int(spec["seed"]))
     reps = int(spec.get("replications", 1))
-    runs["point"] = runs["task"] // reps
-    settings = Settings(method="morris", levels=int(spec["levels"]))
-    prob = {"num_vars": unit.shape[1], "names": list(unit.columns), "bounds": [[0.0, 1.0]] * unit.shape[1]}
-    scores = {}
+    runs = _done(folder)
+    if not len(runs):
+        raise SensitivityError([f"sensitivity: {folder} holds no finished design points yet"])
+    runs = runs.drop_duplicates("task").assign(point=lambda f: f["task"] // reps)
+    scores, note = {}, ""
     for t in targets:
         if t.metric not in runs.columns:
             continue  # a by_group target: not among the screen's saved metrics
-        y = runs.groupby("point")[t.metric].mean().to_numpy(dtype=float)
-        x, y, _ = complete_points(settings, prob, unit.to_numpy(), y, t.metric)
+        y = runs.groupby("point")[t.metric].mean().reindex(range(len(unit))).to_numpy(dtype=float)
+        x, y, _ = complete_points(settings, prob, unit, y, t.metric)
         if x is None:
             continue
+        note = f"{len(x) // (prob['num_vars'] + 1)} of {settings.trajectories} trajectories of {folder}"
         frame = analyse(settings, prob, x, y, int(spec["seed"])).set_index("parameter")
         scores[t.metric] = frame["mu_star"] / max((t.high - t.low) / 2, 1e-12)
     if not scores:
-        raise SensitivityError([f"sensitivity: {folder} has none of the target metrics ({EVALUATIONS} lacks them); "
+        raise SensitivityError([f"sensitivity: {folder} has no complete trajectory with the target metrics; "
                                 "give parameters=... instead"])
     table = pd.DataFrame(scores)
     table["score"] = table.max(axis=1)
     table = table.sort_values("score", ascending=False)
-    return list(table.index[:top]), table
+    chosen = list(dict.fromkeys(k for metric in scores for k in table[metric].nlargest(2).index))[:top]
+    chosen += [k for k in table.index if k not in chosen][:top - len(chosen)]
+    return chosen, table, note
+
+
+class _Named:
+    def __init__(self, key: str):
+        self.key, self.decision = key, key
+
+
+def predictive_check(model: "Calibration", values: pd.DataFrame, weights: np.ndarray, n: int,
+                     seed: int) -> dict[str, Any]:
+    """Run ``n`` replications, each with a particle drawn by weight (seeded) and its own seed, and
+    count those whose every target metric lies in its interval (``python -m sim.targets`` per
+    replication)."""
+    from . import ensemble
+
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(zlib.crc32(b"predictive"),)))
+    rows = rng.choice(len(values), size=n, p=weights / weights.sum())
+    tasks = [(ensemble.replication_seed(seed, 10**6 + k), {c: values[c].iloc[r] for c in values.columns})
+             for k, r in enumerate(rows)]
+    reps = model.map(tasks)
+    within = [all(t.low <= _metric(r.summary, t.metric) <= t.high for t in model.targets) for r in reps]
+    per_target = {t.metric: float(np.mean([t.low <= _metric(r.summary, t.metric) <= t.high for r in reps]))
+                  for t in model.targets}
+    return {"replications": n, "share_meeting_every_target": float(np.mean(within)), "share_per_target": per_target}
 
 
 # --------------------------------------------------------------------- running
 
 def parse(argv: list[str]) -> tuple[dict[str, Any], list[str]]:
     mine, rest, errors = split_args(argv, OWN_KEYS)
-    opts: dict[str, Any] = {"top": 8, "population": 100, "generations": 5, "min_epsilon": 0.5, "replications": 2,
-                            "jobs": 0, "ship": False, "sensitivity": None, "parameters": None, "out": None}
+    opts: dict[str, Any] = {"top": 10, "population": 100, "generations": 5, "min_epsilon": 0.5, "replications": 2,
+                            "jobs": 0, "check": 50, "ship": False, "sensitivity": None, "parameters": None, "out": None}
     for key, lo, hi in (("top", 1, 50), ("population", 10, 100000), ("generations", 1, 100),
-                        ("replications", 1, 100), ("jobs", 0, 1024)):
+                        ("replications", 1, 100), ("jobs", 0, 1024), ("check", 0, 100000)):
         if key in mine:
             try:
                 v = int(mine[key])
@@ -206,7 +247,7 @@ def parse(argv: list[str]) -> tuple[dict[str, Any], list[str]]:
     for key in ("sensitivity", "out"):
         if key in mine:
             opts[key] = Path(mine[key])
-    if opts["sensitivity"] is not None and not (opts["sensitivity"] / "design.parquet").is_file():
+    if opts["sensitivity"] is not None and not (opts["sensitivity"] / "design.json").is_file():
         errors.append(f"sensitivity: {opts['sensitivity']} is not a complete folder of python -m sim.sensitivity "
                       "method=morris")
     if not any(a.startswith("scale=") for a in rest):
@@ -236,14 +277,14 @@ def run(argv: list[str]) -> Path:
         if bad:
             raise SensitivityError([f"parameters: {', '.join(bad)} not uncertain parameters of this configuration; "
                                     "expected dotted keys with a prior, e.g. " + ", ".join(factor_keys[:3])])
-        scores = None
+        scores, chosen_from = None, "given on the command line"
     else:
         folder = opts["sensitivity"] or latest_morris(origin)
         if folder is None:
             raise SensitivityError([f"sensitivity: no Morris screen for origin {origin!r} under results/sensitivity/; "
                                     f"run `python -m sim.sensitivity method=morris origin={origin}` first, or give "
                                     "parameters=..."])
-        keys, scores = influential(folder, targets, opts["top"])
+        keys, scores, chosen_from = influential(folder, targets, opts["top"])
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d_%H-%M-%S")
     out = opts["out"] or RESULTS / f"{origin}_{stamp}"
     if out.exists() and any(out.iterdir()):
@@ -256,12 +297,14 @@ def run(argv: list[str]) -> Path:
     t0 = time.perf_counter()
     try:
         history = _abc(model, keys, opts, out, cfg.seed)
+        seconds = time.perf_counter() - t0
+        particles, weights = history.get_distribution(m=0, t=history.max_t)
+        u = particles[[_name(i) for i in range(len(keys))]].to_numpy()
+        values = pd.DataFrame(model.values(u))[keys]
+        weights = np.asarray(weights, dtype=float)
+        check = predictive_check(model, values, weights, opts["check"], cfg.seed) if opts["check"] else None
     finally:
         model.close()
-    seconds = time.perf_counter() - t0
-    particles, weights = history.get_distribution(m=0, t=history.max_t)
-    u = particles[[_name(i) for i in range(len(keys))]].to_numpy()
-    values = pd.DataFrame(model.values(u))[keys]
     pops = history.get_all_populations()
     generations = [{"t": int(r.t), "epsilon": float(r.epsilon), "samples": int(r.samples),
                     "particles": int(r.particles),
@@ -271,7 +314,7 @@ def run(argv: list[str]) -> Path:
     meta = {"command": command, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "origin": origin, "scale": cfg.scale, "years": cfg.years, "seed": cfg.seed,
             "population": opts["population"], "replications": opts["replications"],
-            "generations": generations, "parameters": keys, "tail": TAIL,
+            "generations": generations, "parameters": keys, "parameters_from": chosen_from, "tail": TAIL,
             "distance": "max over targets of |mean - target| / half-width"}
     posterior.write(origin, values, weights, meta, directory=out)
     comparison = compare(model, keys, values, np.asarray(weights, dtype=float))
@@ -280,7 +323,8 @@ def run(argv: list[str]) -> Path:
         outputs.write_text(out / "influence.csv", scores.to_csv(float_format="%.6g"))
     outputs.write_json(out / "calibration.json", {**meta, "seconds": round(seconds, 1), "workers": workers,
                                                  "evaluations": model.count,
-                                                 "runs": model.count * opts["replications"]})
+                                                 "runs": model.count * opts["replications"],
+                                                 "predictive_check": check})
     outputs.write_with(out / "posterior.png", lambda p: plot(model, keys, values, np.asarray(weights), p, origin))
     if opts["ship"]:
         posterior.write(origin, values, weights, meta)
