@@ -293,6 +293,9 @@ def run(argv: list[str]) -> Path:
     from .sensitivity import workers_for
 
     workers = min(workers_for(opts["jobs"]), opts["replications"])
+    outputs.write_json(out / "calibration.json", {"status": "running", "command": "python -m sim.calibrate "
+                                                  + " ".join(argv), "parameters": keys,
+                                                  "parameters_from": chosen_from})
     model = Calibration(cfg, keys, targets, opts["replications"], workers)
     t0 = time.perf_counter()
     try:
@@ -314,6 +317,7 @@ def run(argv: list[str]) -> Path:
     meta = {"command": command, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "origin": origin, "scale": cfg.scale, "years": cfg.years, "seed": cfg.seed,
             "population": opts["population"], "replications": opts["replications"],
+            "effective_sample_size": round(float(weights.sum() ** 2 / (weights ** 2).sum()), 1),
             "generations": generations, "parameters": keys, "parameters_from": chosen_from, "tail": TAIL,
             "distance": "max over targets of |mean - target| / half-width"}
     posterior.write(origin, values, weights, meta, directory=out)
@@ -321,7 +325,7 @@ def run(argv: list[str]) -> Path:
     outputs.write_text(out / "posterior_vs_prior.csv", comparison.to_csv(index=False, float_format="%.6g"))
     if scores is not None:
         outputs.write_text(out / "influence.csv", scores.to_csv(float_format="%.6g"))
-    outputs.write_json(out / "calibration.json", {**meta, "seconds": round(seconds, 1), "workers": workers,
+    outputs.write_json(out / "calibration.json", {"status": "complete", **meta, "seconds": round(seconds, 1), "workers": workers,
                                                  "evaluations": model.count,
                                                  "runs": model.count * opts["replications"],
                                                  "predictive_check": check})

@@ -2,8 +2,8 @@
 
 ::
 
-    python -m sim.validate                       # writes docs/validation.md
-    python -m sim.validate replications=40 scale=0.1 out=docs/validation.md
+    python -m sim.validation                       # writes docs/validation.md
+    python -m sim.validation replications=40 scale=0.1 out=docs/validation.md
 
 Each pattern names a published figure (by the evidence base's keys, docs/evidence.md, or a
 citation), the model quantity that corresponds to it and the range in which the pattern
@@ -28,7 +28,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = Path("docs") / "validation.md"
-COMMAND = "python -m sim.validate"
+COMMAND = "python -m sim.validation"
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ def render(rows: list[dict], modes: dict[str, str], command: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m sim.validate key=value ...``: replications, scale, seed, jobs, out."""
+    """``python -m sim.validation key=value ...``: replications, scale, seed, jobs, out."""
     from . import outputs
     from .checks import UserError
     from .sensitivity import split_args, workers_for
