@@ -380,6 +380,8 @@ def _run_locked(settings: Settings, cfg: Any, facs: list, prob: dict, spec: dict
     seeds = [ensemble.replication_seed(cfg.seed, r) for r in range(settings.replications)]
     tasks = [(s, v) for v in values for s in seeds]
     workers = workers_for(settings.jobs)
+    earlier = _done(folder) if (folder / EVALUATIONS).is_dir() else pd.DataFrame()
+    reused = int(earlier["task"].nunique()) if len(earlier) else 0
     runs = evaluate(cfg, tasks, folder, workers, settings.method)
     t_runs = time.perf_counter() - t0
     runs.insert(1, "point", np.repeat(np.arange(len(unit)), settings.replications))
@@ -408,7 +410,7 @@ def _run_locked(settings: Settings, cfg: Any, facs: list, prob: dict, spec: dict
     load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     outputs.write_json(folder / "sensitivity.json", {
         "command": "python -m sim.sensitivity " + " ".join(_argv_of(settings)),
-        "points": int(len(unit)), "runs": len(tasks), "workers": workers,
+        "points": int(len(unit)), "runs": len(tasks), "runs_reused": reused, "workers": workers,
         "seconds_runs": round(t_runs, 1), "seconds_total": round(time.perf_counter() - t0, 1),
         "load_average_start": load0, "load_average_end": load1, "notes": notes})
     for line in notes:
