@@ -202,8 +202,9 @@ class NetworkParams:
 @dataclass
 class ParamsConfig:
     # central: every parameter at its central value; sampled: drawn from its prior
-    # (configs/provenance/) for each run from the run's seed
-    uncertainty: str = _f(choices=("central", "sampled"))
+    # (configs/provenance/) for each run from the run's seed; posterior: drawn from the
+    # origin's calibrated posterior (configs/posterior/<origin>.parquet, sim.posterior)
+    uncertainty: str = _f(choices=("central", "sampled", "posterior"))
     reference: ReferencePerson = MISSING
     life: LifeParams = MISSING
     research: ResearchParams = MISSING
@@ -455,6 +456,12 @@ def _cross_checks(cfg: SimConfig, bad: set[str] | None = None) -> list[str]:
         errors.append(f"params.life.retirement_age_max: {lp.retirement_age_max:g} is not after graduation "
                       f"(origin.entry_age {o.entry_age:g} + origin.school_years {o.school_years}); "
                       "a career needs at least a year")
+    if ok("params.uncertainty", "origin.name") and getattr(p, "uncertainty", None) == "posterior":
+        from .posterior import missing_line
+
+        line = missing_line(str(o.name))
+        if line:
+            errors.append(line)
     pol = cfg.policy
     if dataclasses.is_dataclass(pol) and ok("policy.start_year", "years") and pol.start_year > cfg.years:
         errors.append(f"policy.start_year: {pol.start_year} is after the last reported year (years={cfg.years}); "

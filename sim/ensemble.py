@@ -117,6 +117,10 @@ class Plan:
     seed: int
     params_option: Optional[str] = None
     events_of: tuple[int, ...] = ()   # replications whose event log is kept
+    # Design points (sensitivity analysis, calibration): when given, task ``k`` runs with seed
+    # ``tasks[k][0]`` and the parameter values ``tasks[k][1]`` (dotted keys), not with
+    # ``replication_seed(seed, k)`` and the configuration's own uncertainty mode.
+    tasks: tuple[tuple[int, dict], ...] = ()
 
 
 _PLAN: Plan | None = None
@@ -158,27 +162,42 @@ def _init_worker(plan: Plan) -> None:
     _settle()
 
 
+def _parameters(plan: Plan, k: int) -> tuple[int, SimConfig, dict]:
+    """(seed, configuration, values drawn) of task ``k``: a design point's, or replication
+    ``k``'s under the configuration's uncertainty mode (``sampled``: from the priors;
+    ``posterior``: a row of the origin's posterior sample)."""
+    from . import provenance
+
+    if plan.tasks:
+        seed, drawn = plan.tasks[k]
+        return seed, provenance.apply(dataclasses.replace(plan.cfg, seed=seed), drawn), drawn
+    seed = replication_seed(plan.seed, k)
+    cfg = dataclasses.replace(plan.cfg, seed=seed)
+    mode = cfg.params.uncertainty
+    if mode == "central":
+        return seed, cfg, {}
+    if mode == "posterior":
+        from . import posterior
+
+        drawn = posterior.draw(cfg, seed)
+    else:
+        drawn = provenance.sample(cfg, seed, **({"params": plan.params_option} if plan.params_option else {}))
+    return seed, provenance.apply(cfg, drawn), drawn
+
+
 def run_one(plan: Plan, k: int) -> Replication:
     """Run replication ``k`` of ``plan`` in this process and free the model before returning."""
     from . import metrics
     from .model import CareerModel
 
-    seed = replication_seed(plan.seed, k)
-    cfg = dataclasses.replace(plan.cfg, seed=seed)
-    drawn: dict = {}
-    if cfg.params.uncertainty == "sampled":
-        from . import provenance
-
-        kwargs = {"params": plan.params_option} if plan.params_option else {}
-        drawn = provenance.sample(cfg, seed, **kwargs)
-        cfg = provenance.apply(cfg, drawn)
+    seed, cfg, drawn = _parameters(plan, k)
     t0, cpu0 = time.perf_counter(), time.process_time()
     model = CareerModel(cfg)
     t1 = time.perf_counter()
     model.run()
     t2, cpu2 = time.perf_counter(), time.process_time()
     summary = metrics.summary(model)
-    summary["parameters_sampled"] = int(cfg.params.uncertainty == "sampled")
+    summary["parameters_sampled"] = int(cfg.params.uncertainty in ("sampled", "posterior"))
     result = Replication(k, seed, summary, metrics.timeseries(model), drawn,
                          metrics.events(model) if k in plan.events_of else None,
                          int(model.pop.n), t1 - t0, t2 - t1)

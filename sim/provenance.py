@@ -466,6 +466,120 @@ def _flat_file(path: str, _mtime_ns: int, _size: int) -> dict[str, Any]:
     return out
 
 
+@dataclasses.dataclass(frozen=True)
+class Factor:
+    """One uncertain parameter of a configuration: its full dotted ``key``
+    (``params.returning.base``), the ``prior`` entry, ``size`` (1, or the length of a list
+    parameter), the valid range (``lo``, ``hi``, ``lo_open``), whether it is an ``integer``,
+    and the ``decision`` it belongs to (``params.returning``; ``origin`` for a top-level key)."""
+
+    key: str
+    prior: dict
+    size: int
+    is_list: bool
+    lo: float | None
+    hi: float | None
+    lo_open: bool
+    integer: bool
+    decision: str
+
+    def finish(self, x: np.ndarray) -> Any:
+        """Raw values (one per element) clipped into the valid range, rounded if integer,
+        normalised if the prior says so: the value a run gets (a number, or a list)."""
+        x = _clip(x, self.lo, self.hi, self.lo_open, self.integer)
+        if self.prior.get("normalise") and x.sum() > 0:
+            x = x / x.sum()
+        out = [int(v) for v in x] if self.integer else [float(v) for v in x]
+        return out if self.is_list else out[0]
+
+    def ppf(self, q: float) -> Any:
+        """The value at quantile ``q`` (in (0, 1)) of the prior, elementwise for a list (every
+        element at the same quantile), finished as :meth:`finish` does; ``scipy.stats``'s
+        inverse CDF of the distribution the prior names."""
+        return self.finish(quantile(self.prior, np.asarray([q], dtype=float), self.size)[0])
+
+
+def quantile(prior: dict, q: np.ndarray, n: int = 1) -> np.ndarray:
+    """The inverse CDF of a prior at the quantiles ``q`` (shape (m,)), for each of its ``n``
+    elements: shape (m, n) (``scipy.stats``; the distributions :func:`sample` draws from,
+    parametrised as in the provenance files)."""
+    from scipy import stats
+
+    dist = prior["dist"]
+    q = np.asarray(q, dtype=float).reshape(-1, 1)
+
+    def p(k):
+        return np.broadcast_to(np.asarray(prior[k], dtype=float), (n,))[None, :]
+
+    if dist == "beta":
+        x = stats.beta.ppf(q, p("a"), p("b"))
+    elif dist == "normal":
+        x = stats.norm.ppf(q, p("mean"), p("sd"))
+    elif dist == "lognormal":
+        mu, sigma = (np.log(p("median")), np.log(p("gsd"))) if "median" in prior else (p("mu"), p("sigma"))
+        x = np.exp(stats.norm.ppf(q, mu, sigma))
+    elif dist == "uniform":
+        x = stats.uniform.ppf(q, p("low"), p("high") - p("low"))
+    elif dist == "triangular":
+        low, mode, high = p("low"), p("mode"), p("high")
+        x = stats.triang.ppf(q, (mode - low) / (high - low), low, high - low)
+    else:
+        raise ProvenanceError(f"no quantile for a {dist!r} prior")
+    return np.broadcast_to(np.asarray(x, dtype=float), (q.shape[0], n))
+
+
+def factors(cfg: SimConfig, *, params: str = DEFAULTS["params"], directory: Path | None = None) -> list[Factor]:
+    """The parameters :func:`sample` draws for ``cfg``, in its order: every non-fixed prior
+    whose parameter sits at its documented central value (one set away from it is a scenario
+    choice). Raises :class:`ProvenanceError` for a parameter without a provenance entry."""
+    out = []
+    for group, (option, entries) in _provenance_for(cfg, params, directory).items():
+        central = central_values(group, option)
+        node = getattr(cfg, group)
+        for name, f, value in parameters(node, group):
+            entry = entries.get(name)
+            if entry is None and group == "policy":
+                continue  # a lever an experiment set: the scenario, not an uncertain parameter
+            if entry is None:
+                raise ProvenanceError(f"{group}/{option}: {name}: no provenance entry; "
+                                      "run `python -m sim.provenance --check`")
+            prior = _prior(entry)
+            if prior.get("dist", "fixed") == "fixed" or not _equal(central.get(name), value):
+                continue
+            lo, hi, lo_open = _range(group, name, f)
+            section, _ = _section(group, node, name)
+            is_list = isinstance(value, list)
+            out.append(Factor(f"{group}.{name}", prior, len(value) if is_list else 1, is_list, lo, hi, lo_open,
+                              _is_int_field(f) or bool(prior.get("round")),
+                              f"{group}.{section}" if section else group))
+    return out
+
+
+def at_quantiles(cfg: SimConfig, keys: list[str], q: np.ndarray, *, params: str = DEFAULTS["params"],
+                 directory: Path | None = None, among: list[Factor] | None = None) -> list[dict[str, Any]]:
+    """Parameter values at prior quantiles: ``q`` has shape (points, len(keys)), each entry in
+    (0, 1); one dict per point of dotted override keys like :func:`sample`'s, repaired the
+    same way; parameters not in ``keys`` stay at their central values. ``among``: the factors
+    of ``cfg`` if already known (:func:`factors`). Raises KeyError for a key that is not a
+    factor of ``cfg``."""
+    by_key = {fac.key: fac for fac in (among if among is not None else
+                                       factors(cfg, params=params, directory=directory))}
+    q = np.atleast_2d(np.asarray(q, dtype=float))
+    columns = []
+    for j, key in enumerate(keys):
+        if key not in by_key:
+            raise KeyError(f"{key}: not an uncertain parameter of this configuration")
+        fac = by_key[key]
+        raw = quantile(fac.prior, q[:, j], fac.size)
+        columns.append([fac.finish(row) for row in raw])
+    points = []
+    for i in range(q.shape[0]):
+        values = {key: col[i] for key, col in zip(keys, columns)}
+        _repair(cfg, values)
+        points.append(values)
+    return points
+
+
 def sample(cfg: SimConfig, seed: int, *, params: str = DEFAULTS["params"],
            directory: Path | None = None) -> dict[str, float | int | list]:
     """One draw of every non-fixed parameter from its prior, as dotted override keys.
@@ -484,31 +598,10 @@ def sample(cfg: SimConfig, seed: int, *, params: str = DEFAULTS["params"],
     ``params`` names the params file (the config does not record it).
     """
     drawn: dict[str, Any] = {}
-    for group, (option, entries) in _provenance_for(cfg, params, directory).items():
-        central = central_values(group, option)
-        for name, f, value in parameters(getattr(cfg, group), group):
-            entry = entries.get(name)
-            if entry is None and group == "policy":
-                continue  # a lever an experiment set: the scenario, not an uncertain parameter
-            if entry is None:
-                raise ProvenanceError(f"{group}/{option}: {name}: no provenance entry; "
-                                      "run `python -m sim.provenance --check`")
-            prior = _prior(entry)
-            if prior.get("dist", "fixed") == "fixed" or not _equal(central.get(name), value):
-                continue
-            key = f"{group}.{name}"
-            is_list = isinstance(value, list)
-            n = len(value) if is_list else 1
-            rng = np.random.default_rng(np.random.SeedSequence(
-                int(seed), spawn_key=(PARAMETERS_KEY, zlib.crc32(key.encode()))))
-            x = _draw(prior, n, rng)
-            lo, hi, lo_open = _range(group, name, f)
-            integer = _is_int_field(f) or bool(prior.get("round"))
-            x = _clip(x, lo, hi, lo_open, integer)
-            if prior.get("normalise") and x.sum() > 0:
-                x = x / x.sum()
-            out = [int(v) for v in x] if integer else [float(v) for v in x]
-            drawn[key] = out if is_list else out[0]
+    for fac in factors(cfg, params=params, directory=directory):
+        rng = np.random.default_rng(np.random.SeedSequence(
+            int(seed), spawn_key=(PARAMETERS_KEY, zlib.crc32(fac.key.encode()))))
+        drawn[fac.key] = fac.finish(_draw(fac.prior, fac.size, rng))
     _repair(cfg, drawn)
     return drawn
 
