@@ -42,8 +42,9 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from . import checks, ensemble, outputs, sweep
-from .checks import (CONFIG_DIR, UserError, check_command_line, inspect_command_line, load_config,  # noqa: F401
+from .checks import (CONFIG_DIR, UserError, check_command_line, inspect_command_line,  # noqa: F401
                      to_run_config, to_sim_config)
+from .compose import load_config  # noqa: F401 - composition from Python lives in sim.compose
 from .ensemble import RunConfig
 
 log = logging.getLogger("sim")
