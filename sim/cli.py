@@ -346,11 +346,6 @@ def run_job(cfg: DictConfig, job: Job) -> Any:
     workers = _workers(run_cfg, sim_cfg, job)
     plan = ensemble.Plan(sim_cfg, sim_cfg.seed, job.choices.get("params"), (0,) if events else ())
     adaptive = run_cfg.jobs == 0  # jobs=N: a pool of N whatever the size
-    if workers == 1 or n == 1 or adaptive:
-        from . import kernels
-
-        if not kernels.compiled_code_cached():
-            log.info("compiling the decision loops (once per machine and version; up to half a minute)")
     log.log(logging.DEBUG if job.multirun else logging.INFO, "started: %d replication(s) on up to %d process(es)",
             n, workers)
     bar = _progress_bar(n, job)

@@ -240,6 +240,7 @@ class CareerModel(mesa.Model):
         self.datacollector = mesa.DataCollector(model_reporters=model_reporters())
         self.datacollector.collect(self)
         self.running = config.years > 0
+        kernels.report_compile_time()
 
     @staticmethod
     def _configuration(config: SimConfig | None, rng: Any, overrides: dict[str, Any]) -> SimConfig:
@@ -392,6 +393,7 @@ class CareerModel(mesa.Model):
         """Run the reported years that remain."""
         while self.year < self.cfg.years:
             self.step()
+        kernels.report_compile_time()  # loops first needed in the reported years
         return self
 
     def record(self) -> None:
