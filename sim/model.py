@@ -162,7 +162,7 @@ class CareerModel(mesa.Model):
 
     Args:
         config: the run's parameters (see ``configs/``); validated before anything runs.
-            Without it, the configuration is composed from ``overrides``.
+            Without it, the configuration is composed from ``kwargs``.
         materialize_agents: register one :class:`~sim.agents.Person` per person in
             ``model.agents`` as they enter (and remove them as they leave). Off (the default,
             and what ``python -m sim`` uses), Mesa agent objects are created lazily, one per
@@ -171,17 +171,19 @@ class CareerModel(mesa.Model):
         rng: Mesa's name for the seed (an integer; ``mesa.batch_run`` on Mesa 3.5 passes its
             ``rng`` values here). None: the configured ``seed``. Every draw of the model
             comes from counter-based streams keyed on this one integer.
-        **overrides: command-line keys and values (see above); only without ``config``.
+        scenario: Mesa 3.5's scenario object (its SolaraViz passes one when it rebuilds a
+            model); ignored: the model's parameters and seed come from its configuration.
+        **kwargs: command-line keys and values (see above); only without ``config``.
 
     Raises:
         ConfigError: the configuration fails :func:`sim.config.validate`, or cannot be
             composed (one line per problem, naming the key, the value and what is allowed).
-        TypeError: ``rng`` is not an integer, or ``overrides`` are given with ``config``.
+        TypeError: ``rng`` is not an integer, or configuration keywords are given with ``config``.
     """
 
     def __init__(self, config: SimConfig | None = None, *, materialize_agents: bool = False, rng: Any = None,
-                 **overrides: Any):
-        config = self._configuration(config, rng, overrides)
+                 scenario: Any = None, **kwargs: Any):
+        config = self._configuration(config, rng, kwargs)
         errors = validate(config)
         if errors:
             raise ConfigError(errors)
