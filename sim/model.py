@@ -98,44 +98,41 @@ class HorizonError(RuntimeError):
 
 # --- DataCollector reporters: module-level functions (picklable), reading the model's records
 
-def _stock(model: "CareerModel", stage: int) -> int:
-    return int(model.stocks[stage])
+def _row(model: "CareerModel") -> dict[str, Any]:
+    """This year's DataCollector row, computed once per year from the stocks and records
+    (every reporter reads one value of it: the yearly collection stays cheap)."""
+    if model._row_year != model.year:
+        stocks = model.stocks.tolist()
+        present = sum(stocks) - stocks[EXITED]
+        row: dict[str, Any] = {"year": int(model.calendar_year())}
+        row.update(zip(STAGES, stocks))
+        flows = model.flow_records[model.year - 1].tolist() if model.year >= 1 else [0] * len(FLOWS)
+        row.update((name, flows[FLOWS.index(name)]) for name in KEY_FLOWS)
+        row["present"] = present
+        row.update((f"share_{name}", sum(stocks[j] for j in stages) / present if present else None)
+                   for name, stages in PATHWAY.items())
+        row["home_training_quality"] = float(model.quality)
+        model._row, model._row_year = row, model.year
+    return model._row
 
 
-def _flow(model: "CareerModel", j: int) -> int:
-    return int(model.flow_records[model.year - 1, j]) if model.year >= 1 else 0
+def _value(model: "CareerModel", name: str) -> Any:
+    return _row(model)[name]
 
 
-def _present(model: "CareerModel") -> int:
-    return int(model.stocks.sum() - model.stocks[EXITED])
-
-
-def _pathway_share(model: "CareerModel", stages: tuple[int, ...]) -> float | None:
-    present = _present(model)
-    return float(model.stocks[list(stages)].sum()) / present if present else None
-
-
-def _calendar_year(model: "CareerModel") -> int:
-    return int(model.calendar_year())
-
-
-def _training_quality(model: "CareerModel") -> float:
-    return float(model.quality)
+# the flows the DataCollector gathers (the output contract's main flows; all of them are in
+# model.flow_records and metrics.timeseries): few reporters keep the yearly collection cheap
+KEY_FLOWS = ("entrants", "graduates", "electives_started", "applications", "matches", "departures", "returns",
+             "exits")
 
 
 def model_reporters() -> dict[str, Any]:
     """The DataCollector's model reporters: calendar year, the stock of every stage (end of
-    year), every flow of the year (0 in the initial row), people present, and the pathway
-    shares (:data:`PATHWAY`: share of everyone present at home, preparing, abroad, returned;
-    None when nobody is present), the home training-quality index."""
-    reporters: dict[str, Any] = {"year": _calendar_year}
-    reporters.update((name, functools.partial(_stock, stage=j)) for j, name in enumerate(STAGES))
-    reporters.update((name, functools.partial(_flow, j=j)) for j, name in enumerate(FLOWS))
-    reporters["present"] = _present
-    reporters.update((f"share_{name}", functools.partial(_pathway_share, stages=tuple(stages)))
-                     for name, stages in PATHWAY.items())
-    reporters["home_training_quality"] = _training_quality
-    return reporters
+    year), the main flows of the year (:data:`KEY_FLOWS`; 0 in the initial row), people
+    present, the pathway shares (:data:`PATHWAY`: share of everyone present at home,
+    preparing, abroad, returned; None when nobody is present), the home training-quality index."""
+    names = ["year", *STAGES, *KEY_FLOWS, "present", *(f"share_{name}" for name in PATHWAY), "home_training_quality"]
+    return {name: functools.partial(_value, name=name) for name in names}
 
 
 class CareerModel(mesa.Model):
@@ -239,6 +236,7 @@ class CareerModel(mesa.Model):
             self._year()
         self._start_reporting()
         self.setup_seconds = {"draw": t1 - t0, "spin_up": time.perf_counter() - t1}
+        self._row_year: int | None = None
         self.datacollector = mesa.DataCollector(model_reporters=model_reporters())
         self.datacollector.collect(self)
         self.running = config.years > 0
@@ -407,5 +405,5 @@ class CareerModel(mesa.Model):
                                self.processes["match"].world, hic + lmic, self.academic_knowledge]
 
 
-__all__ = ["CareerModel", "ConfigError", "HorizonError", "FLOWS", "ENV", "CAUSE", "PATHWAY", "PROCESSES",
+__all__ = ["CareerModel", "ConfigError", "HorizonError", "FLOWS", "ENV", "CAUSE", "KEY_FLOWS", "PATHWAY", "PROCESSES",
            "model_reporters"]
