@@ -1,8 +1,16 @@
 """Mesa agents as thin views onto the model's arrays.
 
-A :class:`Person` holds only its array position (``pid``); every attribute reads from,
-and writes to, the model's :class:`~sim.population.Population`. Per-agent code therefore
-reads like ordinary Mesa code while the yearly step runs as compiled loops over the arrays.
+A :class:`Person` holds only its array position (``pid``); every state variable reads
+from the model's :class:`~sim.population.Population`. Per-agent code therefore reads like
+ordinary Mesa code while the yearly step runs as compiled loops over the arrays.
+
+State variables cannot be assigned through an agent: an assignment raises
+:class:`AttributeError` saying why, instead of setting a Python attribute the model would
+never see. Moves between stages go through :meth:`~sim.model.CareerModel.move` (which keeps
+the stocks and the event log), and the yearly rules keep precomputed terms of what is drawn
+at set-up (the trait part of the elective and research rules, the next candidate year of the
+intention rule, the year of exit), so a change to one person in mid-run would be applied
+only in part.
 """
 
 from __future__ import annotations
@@ -10,6 +18,17 @@ from __future__ import annotations
 import mesa
 
 from .population import ELECTIVE_PLACES, ELECTIVE_TYPES, FIELDS, NONE, ORIENTATIONS, SECTORS, STAGES, VISAS
+
+
+def _read_only(name: str) -> str:
+    if name in ("stage", "stage_name", "active"):
+        how = ("moves between stages go through model.move(ids, stage, cause), which keeps the stock counts "
+               "and the event log")
+    else:
+        how = ("the yearly rules keep precomputed terms of people's drawn traits and planned events, so a "
+               "change to one person in mid-run would be applied only in part; change a parameter for everyone "
+               "with sim.with_values(cfg, {...}) before building the model")
+    return f"Person.{name} is read-only (a view of the model's arrays): {how}"
 
 
 class Person(mesa.Agent):
@@ -23,13 +42,12 @@ class Person(mesa.Agent):
         # only reached for names not set on the object: read the model's array
         if name in FIELDS:
             return getattr(self.model.pop, name)[self.pid].item()
-        raise AttributeError(name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    def set(self, name: str, value) -> None:
-        """Write one attribute back into the model's arrays."""
-        if name not in FIELDS:
-            raise AttributeError(f"Person has no state variable {name!r}")
-        getattr(self.model.pop, name)[self.pid] = value
+    def __setattr__(self, name: str, value) -> None:
+        if name in FIELDS or name in _DERIVED:
+            raise AttributeError(_read_only(name))
+        super().__setattr__(name, value)
 
     # readable names for coded state
     @property
@@ -89,3 +107,7 @@ class Person(mesa.Agent):
 
     def __repr__(self) -> str:
         return f"Person(pid={self.pid}, stage={self.stage_name})"
+
+
+# computed from the state variables (properties): read-only too
+_DERIVED = frozenset(name for name, value in vars(Person).items() if isinstance(value, property))

@@ -256,24 +256,6 @@ def run_level_problems(run_cfg: RunConfig) -> list[str]:
     return [] if is_metric_name(objective) else [unknown_metric(objective)]
 
 
-def load_config(overrides: list[str] | None = None) -> SimConfig:
-    """Compose the configs as ``python -m sim`` would (for tests and notebooks).
-
-    Raises :class:`UserError` (one line per problem) for a configuration that cannot run.
-    """
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg, errors = _compose_job(list(overrides or []), "config", {})
-    if cfg is not None:
-        try:
-            sim_cfg = to_sim_config(cfg)
-        except UserError as err:
-            errors.extend(err.lines)
-        else:
-            if not errors:
-                return sim_cfg
-    raise UserError(errors)
-
-
 # ---------------------------------------------------------------- one-line errors
 # Hydra reports composition problems (wrong types, unknown keys, unknown group options,
 # YAML syntax) as several lines ending in a hint about HYDRA_FULL_ERROR. The command line

@@ -43,8 +43,9 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from . import checks, ensemble, outputs, sweep
-from .checks import (CONFIG_DIR, UserError, check_command_line, inspect_command_line, load_config,  # noqa: F401
+from .checks import (CONFIG_DIR, UserError, check_command_line, inspect_command_line,  # noqa: F401
                      to_run_config, to_sim_config)
+from .compose import load_config  # noqa: F401 - composition from Python lives in sim.compose
 from .ensemble import RunConfig
 
 log = logging.getLogger("sim")
@@ -347,11 +348,6 @@ def run_job(cfg: DictConfig, job: Job) -> Any:
     workers = _workers(run_cfg, sim_cfg, job)
     plan = ensemble.Plan(sim_cfg, sim_cfg.seed, job.choices.get("params"), (0,) if events else ())
     adaptive = run_cfg.jobs == 0  # jobs=N: a pool of N whatever the size
-    if workers == 1 or n == 1 or adaptive:
-        from . import kernels
-
-        if not kernels.compiled_code_cached():
-            log.info("compiling the decision loops (once per machine and version; up to half a minute)")
     log.log(logging.DEBUG if job.multirun else logging.INFO, "started: %d replication(s) on up to %d process(es)",
             n, workers)
     bar = _progress_bar(n, job)

@@ -14,7 +14,13 @@ other compiled functions through their module (``kernels.happens``, never a name
 with ``from ... import``), so that it sees the dispatchers.
 
 **Cache.** Compiled code is cached on disk (``cache=True``): the first run on a machine
-compiles (some seconds); later runs load it. numba keys a cached function on its own source
+compiles (some seconds); later runs load it. Where no cache folder is writable (the package
+installed read-only, no home folder), the code is compiled in memory for the process, with
+one line saying so and naming ``NUMBA_CACHE_DIR``, the variable that gives numba a writable
+folder. The line "compiling ..." appears when compiling starts (numba's compile event; never
+for code loaded from the cache), and the time it took when the model is built
+(:func:`report_compile_time`). With ``NUMBA_DISABLE_JIT=1`` the rules run as plain Python:
+the same results, far slower (one line says so). numba keys a cached function on its own source
 file only, so every entry is also keyed on the text of all files that hold compiled code
 and of the stage codes (:func:`_key_cache_on_sources`): a change to a shared helper
 recompiles everything instead of running a stale loop.
@@ -29,9 +35,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import logging
 import math
 import numbers
 import sys
+import time
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -39,6 +48,51 @@ import numpy as np
 
 _MARKED: list[tuple[str, str, Callable]] = []     # (module, name, function), in order of definition
 _COMPILED = False
+_JIT = True               # False under NUMBA_DISABLE_JIT=1: the marked functions stay plain Python
+_CACHED = True            # False when no cache folder is writable: compiled in memory
+_COMPILING = {"depth": 0, "started": 0.0, "seconds": 0.0, "announced": False}
+
+log = logging.getLogger("sim.kernels")
+
+
+def _say(message: str, level: int = logging.INFO) -> None:
+    """One line for the user: through logging where it is configured (the command line),
+    else on stderr (a script or notebook that configured no logging)."""
+    if log.isEnabledFor(level) and log.hasHandlers():
+        log.log(level, message)
+    elif level >= logging.INFO:
+        print(message, file=sys.stderr)
+
+
+class _CompileWatch:  # a numba.core.event.Listener (mixed in by compile_all: numba is imported only then)
+    """numba's ``numba:compile`` event: announce the first compilation, add up its time.
+
+    numba raises the event only when it compiles (never when it loads from the cache);
+    nested events (a function compiled while compiling its caller) are counted once."""
+
+    def on_start(self, event) -> None:
+        if _COMPILING["depth"] == 0:
+            _COMPILING["started"] = time.perf_counter()
+            if not _COMPILING["announced"]:
+                _COMPILING["announced"] = True
+                where = "once per machine and version" if _CACHED else "in memory, for this process only"
+                _say(f"compiling the model's decision loops ({where}; up to a minute)")
+        _COMPILING["depth"] += 1
+
+    def on_end(self, event) -> None:
+        _COMPILING["depth"] -= 1
+        if _COMPILING["depth"] == 0:
+            _COMPILING["seconds"] += time.perf_counter() - _COMPILING["started"]
+
+
+def report_compile_time() -> float:
+    """Say how long compiling took since the last report (nothing if nothing was compiled);
+    returns those seconds."""
+    seconds = _COMPILING["seconds"]
+    if seconds > 0:
+        _COMPILING["seconds"] = 0.0
+        _say(f"compiled in {seconds:.1f} s")
+    return seconds
 
 
 def compiled(fn: Callable) -> Callable:
@@ -51,20 +105,41 @@ def compiled(fn: Callable) -> Callable:
 
 def compile_all() -> None:
     """Import numba and put a dispatcher in place of every marked function (once per process)."""
-    global _COMPILED
+    global _COMPILED, _JIT, _CACHED
     if _COMPILED:
         return
     from . import processes  # noqa: F401 - the process modules mark their functions on import
+    import numba
     from numba import njit
+    from numba.core import event
 
+    if numba.config.DISABLE_JIT:
+        _JIT = False
+        _COMPILED = True
+        # SplitMix64 wraps around by design; numpy warns of it on scalars, compiled code does not
+        warnings.filterwarnings("ignore", message="overflow encountered in scalar", category=RuntimeWarning,
+                                module=__name__)
+        _say("NUMBA_DISABLE_JIT=1: the model's decision loops run as plain Python (the same results, "
+             "many times slower)", logging.WARNING)
+        return
     made = []
     for module_name, name, fn in _MARKED:
         module = sys.modules[module_name]
-        dispatcher = njit(cache=True)(fn)
+        try:
+            dispatcher = njit(cache=_CACHED)(fn)
+        except RuntimeError as err:  # numba: "cannot cache function ...: no locator available"
+            if "no locator" not in str(err):
+                raise
+            _CACHED = False
+            _say(f"no writable folder for numba's cache ({Path(fn.__code__.co_filename).parent}/__pycache__ "
+                 "and the user cache); compiling in memory for this process: set NUMBA_CACHE_DIR to a writable "
+                 "folder to keep the compiled code", logging.WARNING)
+            dispatcher = njit(cache=False)(fn)
         if getattr(module, name) is fn:  # not replaced meanwhile (a test's or benchmark's wrapper)
             setattr(module, name, dispatcher)
         made.append(dispatcher)
     _key_cache_on_sources(made)
+    event.register("numba:compile", type("CompileWatch", (_CompileWatch, event.Listener), {})())
     _COMPILED = True
 
 
@@ -97,29 +172,11 @@ def _key_cache_on_sources(dispatchers: list) -> None:
             cache_file._source_stamp = (cache_file._source_stamp, deps)
 
 
-def _cache_files() -> list:
-    files = (getattr(getattr(d, "_cache", None), "_cache_file", None) for d in compiled_functions().values())
-    return [f for f in files if f is not None]
-
-
-def compiled_code_cached() -> bool:
-    """Whether this version's compiled code is already in the on-disk cache (False: the next
-    run compiles it, which takes some seconds). True when the cache cannot be inspected.
-
-    One cache entry of this version (an index whose stamp matches the current sources) is
-    taken to mean a run has compiled the model here: loops called only from other compiled
-    code, or only on rare paths (another origin, sampled parameters), never get an entry of
-    their own, so requiring every entry would announce a compilation on every run."""
-    files = _cache_files()
-    if not files:
-        return True
-    for cache_file in files:
-        try:
-            if Path(cache_file._index_path).exists() and cache_file._load_index():
-                return True
-        except Exception:  # noqa: BLE001 - an unreadable entry is one that needs compiling
-            continue
-    return False
+def record_type(dtype: np.dtype) -> np.dtype:
+    """The dtype to allocate an array of records with: ``dtype`` itself for compiled code;
+    under ``NUMBA_DISABLE_JIT=1`` its ``numpy.record`` form, whose elements plain Python
+    reads and writes by attribute (``e.id = i``) as compiled code does."""
+    return dtype if _JIT else np.dtype((np.record, dtype))
 
 
 # --- coefficients --------------------------------------------------------------------------
@@ -139,7 +196,8 @@ def coefficients(params) -> np.ndarray:
             if f.metadata.get("lo") == 0.0 and f.metadata.get("hi") == 1.0:
                 names.append(f"logit_{f.name}")
                 values.append(_logit(float(v)))
-    return np.array([tuple(values)], dtype=[(name, np.float64) for name in names])
+    coef = np.array([tuple(values)], dtype=[(name, np.float64) for name in names])
+    return coef if _JIT else coef.view(np.recarray)  # plain Python reads fields as attributes of a record
 
 
 def _logit(p: float) -> float:

@@ -26,17 +26,22 @@ not its person-years.
 
 from __future__ import annotations
 
+import functools
+import logging
+import numbers
 import time
+from typing import Any
 
 import mesa
 import numpy as np
 
 from . import kernels
 from .agents import Person
-from .config import SimConfig, neutral_policy, validate
+from .config import SimConfig, neutral_policy, validate, with_values
 from .events import CAUSE, ENTRY_FROM, EventLog
 from .network import Network
-from .population import EXITED, STAGES, STUDENT, Population
+from .population import (EXITED, HOME_PRACTICE, HOME_TRAINING, PRACTISING_ABROAD, PREPARING, RETURNED, STAGES,
+                         STUDENT, TRAINING_ABROAD, Population)
 from .processes import abroad, electives, exams, feedback, intention, life, match, research, returnees, school
 from .streams import Streams
 
@@ -65,6 +70,20 @@ ENV = ("home_training_quality", "mentor_found_prob", "positions", "world_pool", 
        "academic_knowledge")
 
 
+# Mesa logs every call of step() at INFO: quiet unless the user has set Mesa's log level
+_MESA_LOG = logging.getLogger("MESA")
+if _MESA_LOG.level == logging.NOTSET:
+    _MESA_LOG.setLevel(logging.WARNING)
+
+# where people are, for the pathway shares: of everyone present (not exited)
+PATHWAY = {
+    "at_home": (STUDENT, HOME_TRAINING, HOME_PRACTICE),
+    "preparing_abroad": (PREPARING,),
+    "abroad": (TRAINING_ABROAD, PRACTISING_ABROAD),
+    "returned": RETURNED,
+}
+
+
 class ConfigError(ValueError):
     """A configuration the model cannot run; ``errors`` holds one line per problem."""
 
@@ -73,28 +92,103 @@ class ConfigError(ValueError):
         self.errors = errors
 
 
+class HorizonError(RuntimeError):
+    """A step asked of a model that has run every year of its horizon (nothing was changed)."""
+
+
+# --- DataCollector reporters: module-level functions (picklable), reading the model's records
+
+def _row(model: "CareerModel") -> dict[str, Any]:
+    """This year's DataCollector row, computed once per year from the stocks and records
+    (every reporter reads one value of it: the yearly collection stays cheap)."""
+    if model._row_year != model.year:
+        stocks = model.stocks.tolist()
+        present = sum(stocks) - stocks[EXITED]
+        row: dict[str, Any] = {"year": int(model.calendar_year())}
+        row.update(zip(STAGES, stocks))
+        flows = model.flow_records[model.year - 1].tolist() if model.year >= 1 else [0] * len(FLOWS)
+        row.update((name, flows[FLOWS.index(name)]) for name in KEY_FLOWS)
+        row["present"] = present
+        row.update((f"share_{name}", sum(stocks[j] for j in stages) / present if present else None)
+                   for name, stages in PATHWAY.items())
+        row["home_training_quality"] = float(model.quality)
+        model._row, model._row_year = row, model.year
+    return model._row
+
+
+def _value(model: "CareerModel", name: str) -> Any:
+    return _row(model)[name]
+
+
+# the flows the DataCollector gathers (the output contract's main flows; all of them are in
+# model.flow_records and metrics.timeseries): few reporters keep the yearly collection cheap
+KEY_FLOWS = ("entrants", "graduates", "electives_started", "applications", "matches", "departures", "returns",
+             "exits")
+
+
+def model_reporters() -> dict[str, Any]:
+    """The DataCollector's model reporters: calendar year, the stock of every stage (end of
+    year), the main flows of the year (:data:`KEY_FLOWS`; 0 in the initial row), people
+    present, the pathway shares (:data:`PATHWAY`: share of everyone present at home,
+    preparing, abroad, returned; None when nobody is present), the home training-quality index."""
+    names = ["year", *STAGES, *KEY_FLOWS, "present", *(f"share_{name}" for name in PATHWAY), "home_training_quality"]
+    return {name: functools.partial(_value, name=name) for name in names}
+
+
 class CareerModel(mesa.Model):
     """Medical students and graduates of one origin, and the destination they may train in.
 
     Building the model draws everyone and runs the spin-up; :meth:`run` (or ``years`` calls
-    of :meth:`step`) runs the reported years.
+    of :meth:`step`) runs the reported years. Two ways to build one::
+
+        CareerModel(cfg)                                   # a SimConfig (sim.load_config, sim.with_values)
+        CareerModel(seed=1, scale=0.1, years=20, experiment="training_reform",
+                    **{"policy.returnee_premium": 0.2})    # composed from configs/ as `python -m sim` does
+
+    The second form composes the same files with the same checks as the command line (Hydra
+    is imported only then); keywords are command-line keys (dotted keys through ``**{...}``,
+    or a mapping under a group: ``policy={"returnee_premium": 0.2}``), a string under a
+    config group (``origin``, ``policy``, ``experiment``, ...) chooses its file. So
+    ``mesa.batch_run(CareerModel, parameters={...})`` works directly.
+
+    Mesa's conventions hold: ``datacollector`` (a :class:`mesa.DataCollector`) holds one row
+    at the start (row 0: the population after the spin-up) and one per reported year (see
+    :func:`model_reporters`); ``running`` turns False after the last year, and a step past
+    it raises :class:`HorizonError` before anything changes; ``steps`` counts reported years
+    (the spin-up is not counted); ``model.agents`` holds only people still in the model.
 
     Args:
         config: the run's parameters (see ``configs/``); validated before anything runs.
+            Without it, the configuration is composed from ``kwargs``.
         materialize_agents: register one :class:`~sim.agents.Person` per person in
-            ``model.agents`` as they enter. Off (the default, and what ``python -m sim`` uses),
-            Mesa agent objects are created lazily, one per person, when code asks for one with
-            :meth:`person`; creating a Python object per entrant would dominate the yearly step.
+            ``model.agents`` as they enter (and remove them as they leave). Off (the default,
+            and what ``python -m sim`` uses), Mesa agent objects are created lazily, one per
+            person, when code asks for one with :meth:`person`; creating a Python object per
+            entrant would dominate the yearly step.
+        rng: Mesa's name for the seed (an integer; ``mesa.batch_run`` on Mesa 3.5 passes its
+            ``rng`` values here). None: the configured ``seed``. Every draw of the model
+            comes from counter-based streams keyed on this one integer.
+        scenario: Mesa 3.5's scenario object (its SolaraViz passes one when it rebuilds a
+            model); ignored: the model's parameters and seed come from its configuration.
+        **kwargs: command-line keys and values (see above); only without ``config``.
 
     Raises:
-        ConfigError: the configuration fails :func:`sim.config.validate`.
+        ConfigError: the configuration fails :func:`sim.config.validate`, or cannot be
+            composed (one line per problem, naming the key, the value and what is allowed).
+        TypeError: ``rng`` is not an integer, or configuration keywords are given with ``config``.
     """
 
-    def __init__(self, config: SimConfig, materialize_agents: bool = False):
+    def __init__(self, config: SimConfig | None = None, *, materialize_agents: bool = False, rng: Any = None,
+                 scenario: Any = None, **kwargs: Any):
+        config = self._configuration(config, rng, kwargs)
         errors = validate(config)
         if errors:
             raise ConfigError(errors)
         super().__init__(rng=int(config.seed))
+        # Mesa's step wrapper counts steps (and time) before calling step(); the horizon is
+        # checked before it, so that a step too many changes nothing
+        self._mesa_step = self.step
+        self.step = self._step_within_horizon
         kernels.compile_all()
         self.cfg = config
         self.materialize_agents = materialize_agents
@@ -139,9 +233,38 @@ class CareerModel(mesa.Model):
             process.on_draw(self, lo, lo + n_people)
         t1 = time.perf_counter()
         for _ in range(self.burn_in):
-            self.step()
+            self._year()
         self._start_reporting()
         self.setup_seconds = {"draw": t1 - t0, "spin_up": time.perf_counter() - t1}
+        self._row_year: int | None = None
+        self.datacollector = mesa.DataCollector(model_reporters=model_reporters())
+        self.datacollector.collect(self)
+        self.running = config.years > 0
+        kernels.report_compile_time()
+
+    @staticmethod
+    def _configuration(config: SimConfig | None, rng: Any, overrides: dict[str, Any]) -> SimConfig:
+        """The configuration to run: ``config``, or composed from ``overrides``; ``rng`` as its seed."""
+        if rng is not None and (isinstance(rng, bool) or not isinstance(rng, numbers.Integral)):
+            raise TypeError(f"rng: {rng!r} is not allowed; expected an integer seed (every draw of the model "
+                            "comes from counter-based streams keyed on it), or None for the configured seed")
+        if config is not None:
+            if overrides:
+                raise TypeError(f"CareerModel(config, ...) takes no configuration keywords ({', '.join(overrides)}); "
+                                "change a config with sim.with_values(config, {...}), or give only keywords")
+        else:
+            from .checks import UserError
+            from .compose import load_config, overrides_from
+
+            if rng is not None and "seed" in overrides and int(overrides["seed"]) != int(rng):
+                raise TypeError(f"seed={overrides['seed']} and rng={rng} disagree; give one of them")
+            try:
+                config = load_config(overrides_from(overrides))
+            except UserError as err:
+                raise ConfigError(err.lines) from None
+        if rng is not None and int(rng) != config.seed:
+            config = with_values(config, {"seed": int(rng)}, check=False)
+        return config
 
     def _start_reporting(self) -> None:
         """The first reported year begins: the population now present is the initial population."""
@@ -168,14 +291,30 @@ class CareerModel(mesa.Model):
         return ids
 
     def person(self, pid: int) -> Person:
-        """The Mesa agent for array position ``pid`` (created on first use if not materialised)."""
+        """The Mesa agent for array position ``pid`` (created on first use if not materialised).
+
+        A person who has left is still readable through their agent, but is not in
+        ``model.agents``.
+
+        Raises:
+            IndexError: nobody with that id has entered yet.
+        """
         agent = self._views.get(pid)
         if agent is None:
             if not 0 <= pid < self.pop.n:
-                raise IndexError(f"no person with id {pid}")
+                raise IndexError(f"no person with id {pid} (ids 0..{self.pop.n - 1} have entered)")
             agent = Person(self, pid)
             self._views[pid] = agent
+            if self.pop.stage[pid] == EXITED:
+                agent.remove()
         return agent
+
+    def _leave_agents(self, ids: np.ndarray) -> None:
+        """Those of ``ids`` who have a Mesa agent leave ``model.agents`` (they have left the model)."""
+        for pid in ids.tolist():
+            agent = self._views.get(pid)
+            if agent is not None:
+                agent.remove()
 
     def calendar_year(self, t=None):
         """The calendar year of simulation year ``t`` (default: the current one); works on arrays."""
@@ -194,8 +333,12 @@ class CareerModel(mesa.Model):
         pop = self.pop
         if isinstance(to_stage, np.ndarray):
             from_stage = kernels.move(ids, to_stage, pop.stage, pop.stage_since, self.year, self.stocks)
+            if self._views:
+                self._leave_agents(ids[to_stage == EXITED])
         else:
             from_stage = kernels.move_to(ids, to_stage, pop.stage, pop.stage_since, self.year, self.stocks)
+            if self._views and to_stage == EXITED:
+                self._leave_agents(ids)
         if self.events.enabled:
             self.events.log(self.year, ids, from_stage, to_stage, cause)
 
@@ -218,7 +361,24 @@ class CareerModel(mesa.Model):
         return self.streams.uniform(stream, self.year, ids, draw)
 
     # ------------------------------------------------------------------ the year
+    def _step_within_horizon(self) -> None:
+        """What ``model.step()`` calls: refuse a year past the horizon, else Mesa's step (which
+        counts the step and calls :meth:`step`)."""
+        if self.year >= self.cfg.years:
+            last = self.calendar_year(self.cfg.years)
+            raise HorizonError(f"the model has run all {self.cfg.years} years of its horizon (the last is {last}); "
+                               "nothing was changed. Build a model with a longer horizon (years=...) to go further")
+        self._mesa_step()
+
     def step(self) -> None:
+        """One reported year (Mesa's step): the year, then the DataCollector's row; ``running``
+        turns False after the last year. Calls past the horizon raise :class:`HorizonError`."""
+        self._year()
+        self.datacollector.collect(self)
+        if self.year >= self.cfg.years:
+            self.running = False
+
+    def _year(self) -> None:
         """One simulated year: every process in the order of :data:`PROCESSES`, then the record."""
         self.year += 1
         self.policy = self._policy if self.year >= self._policy.start_year else self._status_quo
@@ -233,6 +393,7 @@ class CareerModel(mesa.Model):
         """Run the reported years that remain."""
         while self.year < self.cfg.years:
             self.step()
+        kernels.report_compile_time()  # loops first needed in the reported years
         return self
 
     def record(self) -> None:
@@ -244,4 +405,5 @@ class CareerModel(mesa.Model):
                                self.processes["match"].world, hic + lmic, self.academic_knowledge]
 
 
-__all__ = ["CareerModel", "ConfigError", "FLOWS", "ENV", "CAUSE", "PROCESSES"]
+__all__ = ["CareerModel", "ConfigError", "HorizonError", "FLOWS", "ENV", "CAUSE", "KEY_FLOWS", "PATHWAY", "PROCESSES",
+           "model_reporters"]

@@ -36,7 +36,7 @@ import numpy as np
 import yaml
 
 from . import resources
-from .config import POLICY_NEUTRAL, BetaDist, SimConfig
+from .config import POLICY_NEUTRAL, BetaDist, SimConfig, with_values
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = resources.CONFIG_DIR
@@ -659,19 +659,9 @@ def _repair(cfg: SimConfig, drawn: dict[str, Any]) -> None:
 
 
 def apply(cfg: SimConfig, drawn: dict[str, Any]) -> SimConfig:
-    """A new configuration with the ``drawn`` values (``cfg`` is left unchanged)."""
-    new = copy.deepcopy(cfg)
-    for key, value in drawn.items():
-        *path, last = key.split(".")
-        obj: Any = new
-        for part in path:
-            if not dataclasses.is_dataclass(obj) or not hasattr(obj, part):
-                raise KeyError(f"{key}: no such parameter")
-            obj = getattr(obj, part)
-        if not dataclasses.is_dataclass(obj) or last not in {f.name for f in dataclasses.fields(obj)}:
-            raise KeyError(f"{key}: no such parameter")
-        setattr(obj, last, list(value) if isinstance(value, list) else value)
-    return new
+    """A new configuration with the ``drawn`` values (``cfg`` is left unchanged; not validated:
+    see :func:`sim.config.with_values`)."""
+    return with_values(cfg, drawn, check=False)
 
 
 def as_overrides(drawn: dict[str, Any]) -> list[str]:

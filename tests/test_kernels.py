@@ -156,14 +156,78 @@ def test_a_changed_rule_is_recompiled_not_loaded_stale(tmp_path):
     assert research_started() > 2 * before
 
 
-def test_compilation_is_announced_only_when_this_version_has_no_cache(monkeypatch, tmp_path, small_run):
-    k.compile_all()  # small_run has run the model, so this version's code is in the cache
-    assert k.compiled_code_cached() is True  # even though rarely called loops have no entry
-    files = k._cache_files()
-    for cache_file in files:  # another version of the sources: every entry is stale
-        monkeypatch.setattr(cache_file, "_source_stamp", (cache_file._source_stamp, "another version"))
-    assert k.compiled_code_cached() is False
-    monkeypatch.undo()
-    for cache_file in files:  # no cache at all
-        monkeypatch.setattr(cache_file, "_index_path", str(tmp_path / "absent.nbi"))
-    assert k.compiled_code_cached() is False
+def _python(code: str, env: dict | None = None, wrap: list[str] | None = None):
+    """Run ``code`` in a fresh Python process from the repository root."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    full_env = {**os.environ, "PYTHONPATH": str(root), **(env or {})}
+    return subprocess.run([*(wrap or []), sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
+                          env=full_env, timeout=900)
+
+
+def test_the_compiling_message_appears_only_when_compiling_happens(tmp_path):
+    code = ("from sim import kernels\nkernels.compile_all()\nkernels.expit(0.3)\n"
+            "print('seconds', kernels.report_compile_time())\n")
+    first = _python(code, {"NUMBA_CACHE_DIR": str(tmp_path)})
+    assert first.returncode == 0, first.stderr
+    assert "compiling the model's decision loops (once per machine and version" in first.stderr
+    seconds = float(first.stdout.split()[-1])
+    assert seconds > 0 and f"compiled in {seconds:.1f} s" in first.stderr
+    again = _python(code, {"NUMBA_CACHE_DIR": str(tmp_path)})  # loaded from the cache: not compiled, not said
+    assert again.returncode == 0, again.stderr
+    assert "compil" not in again.stderr and float(again.stdout.split()[-1]) == 0.0
+
+
+NO_LOCATOR = ("import numba.core.caching as caching\n"
+              "impl = getattr(caching, 'CacheImpl', None) or caching._CacheImpl\n"
+              "impl._locator_classes = []  # as where no folder is writable\n")
+
+
+def test_without_a_writable_cache_the_model_compiles_in_memory_and_says_so_in_one_line():
+    out = _python(NO_LOCATOR + "from sim import kernels\nkernels.compile_all()\n"
+                  "print(kernels.expit(0.0), kernels.uniform_at(3, 5))\n")
+    assert out.returncode == 0, out.stderr
+    assert "Traceback" not in out.stderr
+    lines = [line for line in out.stderr.splitlines() if "NUMBA_CACHE_DIR" in line]
+    assert len(lines) == 1 and "compiling in memory" in lines[0]
+    assert "in memory, for this process only" in out.stderr
+    assert float(out.stdout.split()[0]) == 0.5
+
+
+def test_a_read_only_package_and_home_compile_in_memory(tmp_path):
+    """The real case: the package folder and the home folder are read-only (a private mount)."""
+    import shutil
+    from pathlib import Path
+
+    if shutil.which("unshare") is None:
+        pytest.skip("needs unshare (util-linux)")
+    root = Path(__file__).resolve().parent.parent
+    probe = _python("print(1)", wrap=["unshare", "-m", "true"])
+    if probe.returncode != 0:
+        pytest.skip("no private mount namespaces here (needs root)")
+    home = tmp_path / "home"
+    home.mkdir()
+    script = ("from sim import kernels; kernels.compile_all(); print(kernels.expit(0.0), kernels._CACHED)")
+    shell = (f"mount --bind -o ro {root / 'sim'} {root / 'sim'} && mount -t tmpfs -o ro tmpfs {home} && "
+             f"exec \"$0\" -c '{script}'")
+    out = _python("", {"HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache")},
+                  wrap=["unshare", "-m", "sh", "-c", shell])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["0.5", "False"]
+    assert "NUMBA_CACHE_DIR" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_with_jit_disabled_the_model_runs_with_the_same_results():
+    code = ("from sim.model import CareerModel\n"
+            "m = CareerModel(seed=3, scale=0.005, years=2).run()\n"
+            "print(m.stock_records.tolist(), m.flow_records.tolist())\n")
+    compiled = _python(code)
+    plain = _python(code, {"NUMBA_DISABLE_JIT": "1"})
+    assert compiled.returncode == 0 and plain.returncode == 0, plain.stderr
+    assert plain.stdout == compiled.stdout
+    assert "NUMBA_DISABLE_JIT=1: the model's decision loops run as plain Python" in plain.stderr
+    assert "Warning" not in plain.stderr
