@@ -227,3 +227,17 @@ def test_importing_the_package_leaves_matplotlibs_backend_alone():
     """)
     assert out.returncode == 0, out.stderr
     assert "no pyplot" in out.stdout
+
+
+def test_load_config_sees_an_edited_experiment_of_the_working_folder(tmp_path, monkeypatch):
+    """Compositions are cached; the cache must not serve a user's experiment file from
+    ./experiments after it was edited (it is found outside configs/)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CAREERSIM_EXPERIMENTS", raising=False)
+    (tmp_path / "experiments").mkdir()
+    path = tmp_path / "experiments" / "my_premium.yaml"
+    path.write_text("# @package _global_\npolicy:\n  name: my_premium\n  returnee_premium: 0.1\n")
+    assert load_config(["experiment=my_premium"]).policy.returnee_premium == pytest.approx(0.1)
+    path.write_text("# @package _global_\npolicy:\n  name: my_premium\n  returnee_premium: 0.25\n")
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    assert load_config(["experiment=my_premium"]).policy.returnee_premium == pytest.approx(0.25)
