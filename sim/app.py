@@ -20,13 +20,14 @@ from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz, make_plot_component
 from mesa.visualization.utils import update_counter
 
-from sim.checks import CONFIG_DIR
+from sim.resources import CONFIG_DIR, experiment_folders
 from sim.compose import load_config
 from sim.config import with_values
 from sim.model import CareerModel
 
 ORIGINS = sorted(p.stem for p in (Path(CONFIG_DIR) / "origin").glob("*.yaml"))
-EXPERIMENTS = sorted(p.stem for p in (Path(CONFIG_DIR) / "experiment").glob("*.yaml"))
+# the experiments `experiment=NAME` finds: the user's own (CAREERSIM_EXPERIMENTS, ./experiments) and the shipped ones
+EXPERIMENTS = sorted({p.stem for folder in experiment_folders() for p in folder.glob("*.yaml")})
 
 # lever -> (key in configs/policy/, how it acts on the experiment's value, slider: min, max, step, label);
 # "×" multiplies the experiment's value (1: as it is), "+" adds to it (0: as it is)

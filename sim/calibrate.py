@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import resources
 from .sensitivity import TAIL, SensitivityError, command, split_args, to_quantile
 
 RESULTS = Path("results") / "calibration"
@@ -240,6 +241,9 @@ def parse(argv: list[str]) -> tuple[dict[str, Any], list[str]]:
         if mine["ship"] not in ("true", "false"):
             errors.append(f"ship: {mine['ship']!r} is not allowed; expected true or false")
         opts["ship"] = mine["ship"] == "true"
+        if opts["ship"] and not resources.IN_CHECKOUT:
+            errors.append("ship: true writes configs/posterior/ of a checkout of the project; this is an installed "
+                          "copy (the calibration's own folder keeps its posterior)")
     if "parameters" in mine:
         opts["parameters"] = [k.strip() for k in mine["parameters"].split(",") if k.strip()]
         if not opts["parameters"]:

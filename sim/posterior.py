@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-POSTERIOR_DIR = ROOT / "configs" / "posterior"
+from . import resources
+
+POSTERIOR_DIR = resources.CONFIG_DIR / "posterior"  # shipped with the package too
 WEIGHT = "weight"
 # spawn key of the posterior draws (distinct from the priors' draws in sim.provenance)
 POSTERIOR_KEY = zlib.crc32(b"posterior")

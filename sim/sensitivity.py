@@ -46,7 +46,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path("results") / "sensitivity"
 DEFAULT_OUTCOMES = ("went_abroad_share", "return_share_10y", "match_rate", "elective_rate_annual",
                     "knowledge_transfer_index", "home_training_quality_end")
@@ -158,7 +157,8 @@ def parse(argv: list[str]) -> Settings:
 
 def compose(overrides: list[str]):
     """The model configuration of the overrides, checked (one line per problem)."""
-    from .checks import UserError, load_config
+    from .checks import UserError
+    from .compose import load_config
 
     try:
         cfg = load_config(overrides)

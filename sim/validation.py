@@ -26,7 +26,6 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parent.parent
 DOCS = Path("docs") / "validation.md"
 COMMAND = "python -m sim.validation"
 
@@ -113,7 +112,7 @@ PATTERNS = (
 
 def _runs(origin: str, uncertainty: str, replications: int, scale: float, seed: int, workers: int) -> pd.DataFrame:
     from . import ensemble, tables
-    from .checks import load_config
+    from .compose import load_config
 
     cfg = load_config([f"origin={origin}", f"params.uncertainty={uncertainty}", f"scale={scale}", f"seed={seed}"])
     reps = ensemble.run_replications(ensemble.Plan(cfg, seed), replications, workers)
