@@ -380,8 +380,8 @@ def _write_folder(cfg: DictConfig, run_cfg: RunConfig, sim_cfg: Any, job: Job, r
         writer.text("config.yaml", resolved_yaml)
         writer.json("parameters.json", {
             "uncertainty": sim_cfg.params.uncertainty, "seed": first.seed,
-            "note": ("values drawn from their priors for replication 0 (every other parameter at its central "
-                     "value); the draws of every replication are columns of runs.parquet"
+            "note": (f"values drawn {_DRAWN_FROM[sim_cfg.params.uncertainty]} for replication 0 (every other "
+                     "parameter at its central value); the draws of every replication are columns of runs.parquet"
                      if first.drawn else "every parameter at its central value (see config.yaml)"),
             "drawn": first.drawn,
         })
@@ -433,13 +433,18 @@ def _write_folder(cfg: DictConfig, run_cfg: RunConfig, sim_cfg: Any, job: Job, r
     return None if job.multirun else first.summary  # Hydra keeps every job's return value until a sweep ends
 
 
+_DRAWN_FROM = {"sampled": "from their priors (configs/provenance/)",
+               "posterior": "from the origin's calibrated posterior (configs/posterior/)"}
+
+
 def _config_header(sim_cfg: Any) -> str:
-    """What config.yaml cannot show by itself: under ``sampled`` its values are the central ones,
-    not those the model ran with."""
-    if sim_cfg.params.uncertainty != "sampled":
+    """What config.yaml cannot show by itself: under ``sampled`` or ``posterior`` its values are
+    the central ones, not those the model ran with."""
+    mode = sim_cfg.params.uncertainty
+    if mode not in _DRAWN_FROM:
         return ""
-    return ("# params.uncertainty=sampled: the values below are the central values. Each replication drew its\n"
-            "# parameters from their priors (configs/provenance/): replication 0's draws are in parameters.json,\n"
+    return (f"# params.uncertainty={mode}: the values below are the central values. Each replication drew its\n"
+            f"# parameters {_DRAWN_FROM[mode]}: replication 0's draws are in parameters.json,\n"
             "# every replication's are columns of runs.parquet.\n")
 
 

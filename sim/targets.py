@@ -4,10 +4,16 @@
 
     python -m sim.targets RUN_FOLDER                      # targets from configs/targets/<origin>.yaml
     python -m sim.targets RUN_FOLDER --targets FILE.yaml  # any targets file
-    python -m sim.targets RUN_FOLDER --enforce            # exit 1 if any target is missed
+    python -m sim.targets RUN_FOLDER --enforce            # exit 1 if targets are missed (below)
 
-The run's summary is read with :func:`sim.outputs.read_summary`, which refuses a folder
-without its completion marker; the origin comes from the folder's ``run.json``. A targets
+A run of one replication is judged by its ``summary.json``; a run of several
+(``replications=N``) by every replication in its ``runs.parquet``: per target the median
+across replications and the share of replications within the interval, and the share of
+replications that meet every target. ``--enforce`` then asks that share to be at least
+``--min-share`` (0.8 by default; with one replication, that it meets every target). Both
+tables are read through :mod:`sim.outputs`, which refuses a folder without its completion
+marker; a sweep folder is refused (give one of its job folders); the origin comes from the
+folder's ``run.json``. A targets
 file lists, for each target, the ``metric`` (a ``summary.json`` key, dotted for
 ``by_group`` entries), its ``value``, an ``interval: [low, high]`` or a ``tolerance``,
 and its ``source``. Exit codes: 0 compared (or all within, with ``--enforce``), 1 a
@@ -133,16 +139,51 @@ def compare(summary: dict, targets: list[Target]) -> list[dict]:
     return rows
 
 
-def format_table(rows: list[dict]) -> str:
-    head = ("metric", "model", "target", "interval", "distance", "within", "source")
+def compare_replications(runs: "pd.DataFrame", targets: list[Target]) -> tuple[list[dict], "np.ndarray"]:
+    """Targets against every replication of a runs table (one row per replication).
+
+    Returns (rows, meets): per target the median of the replications' values (``model``,
+    None when every replication's value is missing), its distance to the target, and
+    ``within`` as the share of replications within the interval (a missing value is a miss);
+    ``meets`` is a boolean array, one per replication, True where every target is met.
+    Raises TargetsError when a target's metric is no column of the table."""
+    import numpy as np
+
+    meets = np.ones(len(runs), dtype=bool)
+    rows = []
+    for t in targets:
+        if t.metric not in runs.columns:
+            raise TargetsError(f"metric {t.metric!r} is not in the run's runs.parquet")
+        values = runs[t.metric].to_numpy(dtype=float)
+        ok = (values >= t.low) & (values <= t.high)  # NaN compares False: a miss
+        meets &= ok
+        model = None if np.isnan(values).all() else float(np.nanmedian(values))
+        rows.append({"metric": t.metric, "model": model, "target": t.value, "low": t.low, "high": t.high,
+                     "distance": None if model is None else model - t.value, "within": float(ok.mean()),
+                     "source": t.source})
+    return rows, meets
+
+
+def _within_text(within: bool | float, n: int) -> str:
+    if n == 1:
+        return "yes" if within else "NO"
+    return f"{round(within * n)}/{n}"
+
+
+def format_table(rows: list[dict], n: int = 1) -> str:
+    """The comparison as text; with ``n`` replications, ``model`` is their median and
+    ``within`` counts the replications within the interval."""
+    head = ("metric", "model" if n == 1 else f"median of {n}", "target", "interval", "distance", "within",
+            "source")
     body = [(r["metric"], "null" if r["model"] is None else f"{r['model']:.4f}", f"{r['target']:.4f}",
              f"[{r['low']:.4f}, {r['high']:.4f}]", "-" if r["distance"] is None else f"{r['distance']:+.4f}",
-             "yes" if r["within"] else "NO", r["source"]) for r in rows]
+             _within_text(r["within"], n), r["source"]) for r in rows]
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in (head, *body)]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    n_in = sum(r["within"] for r in rows)
-    lines.append(f"{n_in} of {len(rows)} targets within their intervals")
+    if n == 1:
+        n_in = sum(r["within"] for r in rows)
+        lines.append(f"{n_in} of {len(rows)} targets within their intervals")
     return "\n".join(lines)
 
 
@@ -157,13 +198,20 @@ def run_origin(folder: Path) -> str:
     return origin
 
 
-def evaluate(folder: Path, targets: Path | None = None) -> tuple[list[dict], list[str]]:
-    """(rows, notes) for a run folder; raises TargetsError with a one-line message."""
-    from .outputs import IncompleteRunError, read_summary
+def evaluate(folder: Path, targets: Path | None = None) -> tuple[list[dict], list[str], "np.ndarray | None"]:
+    """(rows, notes, meets) for a run folder: ``meets`` is None for a run of one replication
+    (rows from its summary.json), else one boolean per replication (see
+    :func:`compare_replications`). Raises TargetsError with a one-line message."""
+    from .outputs import RUNS_TABLE, IncompleteRunError, is_sweep_root, read_runs, read_summary
 
     folder = Path(folder)
+    if is_sweep_root(folder):
+        raise TargetsError(f"{folder} is a sweep folder; give one of its job folders (e.g. {folder / '0'})")
+    runs = None
     try:
         summary = read_summary(folder)
+        if (folder / RUNS_TABLE).is_file():
+            runs = read_runs(folder)
     except IncompleteRunError as err:
         raise TargetsError(str(err)) from None
     except (OSError, ValueError) as err:
@@ -182,7 +230,10 @@ def evaluate(folder: Path, targets: Path | None = None) -> tuple[list[dict], lis
             ran = None
         if ran is not None and ran != for_origin:
             notes.append(f"note: {targets} is for origin {for_origin!r}; this run's origin is {ran!r}")
-    return compare(summary, items), notes
+    if runs is not None and len(runs) > 1:
+        rows, meets = compare_replications(runs, items)
+        return rows, notes, meets
+    return compare(summary, items), notes, None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,10 +242,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("run", type=Path, help="a run folder written by python -m sim")
     ap.add_argument("--targets", type=Path, default=None,
                     help="targets file (default: configs/targets/<origin>.yaml for the run's origin)")
-    ap.add_argument("--enforce", action="store_true", help="exit 1 if any target is missed")
+    ap.add_argument("--enforce", action="store_true",
+                    help="exit 1 if targets are missed: with one replication, any target; with several, when "
+                         "fewer than --min-share of the replications meet every target")
+    ap.add_argument("--min-share", type=float, default=0.8,
+                    help="with --enforce and several replications: the share that must meet every target "
+                         "(default 0.8)")
     args = ap.parse_args(argv)
+    if not 0 <= args.min_share <= 1:
+        print(f"error: --min-share: {args.min_share!r} is not allowed; expected a share from 0 to 1", file=sys.stderr)
+        return 2
     try:
-        rows, notes = evaluate(args.run, args.targets)
+        rows, notes, meets = evaluate(args.run, args.targets)
     except TargetsError as err:
         lines = str(err).splitlines() or ["cannot compare"]
         print(f"error: {lines[0]}", file=sys.stderr)
@@ -202,6 +261,15 @@ def main(argv: list[str] | None = None) -> int:
     for note in notes:
         print(note, file=sys.stderr)
     print(f"run: {args.run}")
+    if meets is not None:
+        print(format_table(rows, len(meets)))
+        share = float(meets.mean())
+        print(f"{int(meets.sum())} of {len(meets)} replications ({share:.0%}) meet every target")
+        if args.enforce and share < args.min_share:
+            print(f"error: {share:.0%} of the replications meet every target; --min-share asks {args.min_share:.0%}",
+                  file=sys.stderr)
+            return 1
+        return 0
     print(format_table(rows))
     missed = [r["metric"] for r in rows if not r["within"]]
     if args.enforce and missed:

@@ -7,6 +7,7 @@ one-line errors of the commands.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -234,6 +235,20 @@ def test_posterior_mode_runs_replications_from_the_shipped_posterior():
     assert all(set(r.drawn) == set(names) for r in reps)
     assert reps[1].drawn == posterior.draw(cfg, reps[1].seed)
     assert reps[0].summary["parameters_sampled"] == 1
+
+
+def test_a_posterior_runs_files_say_where_its_values_come_from(tmp_path):
+    """config.yaml's values are the central ones and parameters.json's are posterior draws: both
+    say so (parameters.json used to say 'drawn from their priors')."""
+    out = tmp_path / "run"
+    r = subprocess.run([sys.executable, "-m", "sim", "params.uncertainty=posterior", "replications=2", *TINY,
+                        f"hydra.run.dir={out}"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    config = (out / "config.yaml").read_text()
+    assert config.startswith("# params.uncertainty=posterior: the values below are the central values")
+    assert "calibrated posterior" in config.splitlines()[1]
+    note = json.loads((out / "parameters.json").read_text())["note"]
+    assert "posterior" in note and "priors" not in note
 
 
 # --- validation table in sync --------------------------------------------------------------------

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -60,7 +62,8 @@ def test_default_targets_follow_the_runs_origin(run_dir):
 
 
 def test_model_values_and_distances_match_the_summary(run_dir):
-    rows, notes = tg.evaluate(run_dir)
+    rows, notes, meets = tg.evaluate(run_dir)
+    assert meets is None  # one replication: judged by its summary.json
     summary = json.loads((run_dir / "summary.json").read_text())
     assert notes == []
     for row in rows:
@@ -134,3 +137,41 @@ def test_targets_for_another_origin_are_noted(run_dir, tmp_path, capsys):
         {"metric": "elective_rate_annual", "value": 0.02, "tolerance": 1, "source": "test"}], origin="lmic")
     assert tg.main([str(run_dir), "--targets", str(other)]) == 0
     assert "is for origin 'lmic'" in capsys.readouterr().err
+
+
+def test_a_run_of_several_replications_is_judged_by_every_replication(tmp_path):
+    """Each replication counts (it used to be replication 0 alone); --enforce asks a share."""
+    out = tmp_path / "reps"
+    r = subprocess.run([sys.executable, "-m", "sim", "scale=0.02", "years=12", "replications=4", f"hydra.run.dir={out}"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    rows, notes, meets = tg.evaluate(out)
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert len(meets) == 4
+    expected = np.ones(4, dtype=bool)
+    for row in rows:
+        values = runs[row["metric"]].to_numpy(dtype=float)
+        ok = (values >= row["low"]) & (values <= row["high"])
+        expected &= ok
+        assert row["within"] == pytest.approx(ok.mean())
+        assert row["model"] == pytest.approx(np.nanmedian(values))
+    assert (meets == expected).all()
+    # a file whose one target no replication meets: the share is 0, --enforce fails; --min-share 0 lets it pass
+    never = write_targets(tmp_path / "never.yaml", [{"metric": "elective_rate_annual", "value": 5.0,
+                                                     "interval": [4.0, 6.0], "source": "test"}])
+    r = targets_cmd(out, "--targets", never, "--enforce")
+    assert r.returncode == 1 and "0 of 4 replications (0%) meet every target" in r.stdout
+    assert "0/4" in r.stdout
+    assert targets_cmd(out, "--targets", never, "--enforce", "--min-share", "0").returncode == 0
+    r = targets_cmd(out, "--min-share", "2")
+    assert r.returncode == 2 and r.stderr.strip().startswith("error: --min-share: 2.0 is not allowed")
+
+
+def test_a_sweep_folder_is_refused_with_what_to_give_instead(tmp_path):
+    root = tmp_path / "sweep"
+    r = subprocess.run([sys.executable, "-m", "sim", "-m", "seed=1,2", "scale=0.01", "years=3",
+                        f"hydra.sweep.dir={root}"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    r = targets_cmd(root)
+    assert r.returncode == 2 and "is a sweep folder; give one of its job folders" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
