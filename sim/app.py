@@ -12,10 +12,14 @@ the home-return requirement is the experiment's unless set here. Each lever is a
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
 import solara
+
+# Mesa's own page code trips Solara's rules-of-hooks check when it is imported; not ours to fix
+warnings.filterwarnings("ignore", message=r".*`use_state` found despite early return", category=UserWarning)
 from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz, make_plot_component
 from mesa.visualization.utils import update_counter
