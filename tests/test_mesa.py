@@ -184,8 +184,17 @@ def test_assigning_a_state_variable_raises_and_writes_nothing():
         p.age = 30
     assert model.pop.motivation[0] == before and "motivation" not in vars(p)
 
-    p.note = "free attributes still work"
-    assert p.note == "free attributes still work"
+
+def test_a_new_attribute_on_an_agent_raises_and_mesas_own_still_work():
+    model = CareerModel(scale=0.01, years=1)
+    p = model.person(0)
+    with pytest.raises(AttributeError, match="'foo' to set: .* read-only view"):
+        p.foo = 3
+    with pytest.raises(AttributeError, match="'motivaton' to set"):  # a typo no longer passes silently
+        p.motivaton = 0.9
+    assert "foo" not in vars(p) and "motivaton" not in vars(p)
+    p.pos = (1, 2)  # Mesa's attributes of an agent stay assignable
+    assert p.pos == (1, 2)
 
 
 def test_with_values_is_the_fast_documented_way_to_change_parameters():
