@@ -4,8 +4,8 @@ A :class:`Person` holds only its array position (``pid``); every state variable 
 from the model's :class:`~sim.population.Population`. Per-agent code therefore reads like
 ordinary Mesa code while the yearly step runs as compiled loops over the arrays.
 
-State variables cannot be assigned through an agent: an assignment raises
-:class:`AttributeError` saying why, instead of setting a Python attribute the model would
+State variables cannot be assigned through an agent, nor new attributes added: an
+assignment raises :class:`AttributeError` saying why, instead of setting a Python attribute the model would
 never see. Moves between stages go through :meth:`~sim.model.CareerModel.move` (which keeps
 the stocks and the event log), and the yearly rules keep precomputed terms of what is drawn
 at set-up (the trait part of the elective and research rules, the next candidate year of the
@@ -47,6 +47,12 @@ class Person(mesa.Agent):
     def __setattr__(self, name: str, value) -> None:
         if name in FIELDS or name in _DERIVED:
             raise AttributeError(_read_only(name))
+        if "pid" in self.__dict__ and name not in self.__dict__ and not hasattr(type(self), name):
+            # set up (pid is set last): a new name would be a typo of a state variable, or data
+            # the model never sees
+            raise AttributeError(f"Person has no attribute {name!r} to set: an agent is a read-only view of the "
+                                 "model's arrays, and takes no new attributes; keep data of your own in a "
+                                 "dict keyed by person.pid")
         super().__setattr__(name, value)
 
     # readable names for coded state

@@ -27,7 +27,7 @@ from mesa.visualization.utils import update_counter
 from sim.resources import CONFIG_DIR, experiment_folders
 from sim.compose import load_config
 from sim.config import with_values
-from sim.model import CareerModel
+from sim.model import CareerModel, current_row
 
 ORIGINS = sorted(p.stem for p in (Path(CONFIG_DIR) / "origin").glob("*.yaml"))
 # the experiments `experiment=NAME` finds: the user's own (CAREERSIM_EXPERIMENTS, ./experiments) and the shipped ones
@@ -118,7 +118,7 @@ def Summary(model: CareerModel):
 
     update_counter.get()  # drawn again after every step
 
-    row = {name: values[-1] for name, values in model.datacollector.model_vars.items()}
+    row = current_row(model)  # also before the first step (the collector has a row per reported year)
     shares = ", ".join(f"{name.replace('_', ' ')} {100 * (row[f'share_{name}'] or 0):.2f}%" for name in PATHWAY)
     solara.Markdown(f"**{model.cfg.origin.name}, {model.cfg.policy.name}**, year {row['year']} "
                     f"({model.year} of {model.cfg.years}): {shares}; present {row['present']:,}")
@@ -131,7 +131,7 @@ def PathwayBars(model: CareerModel):
 
     update_counter.get()
 
-    row = {name: values[-1] for name, values in model.datacollector.model_vars.items()}
+    row = current_row(model)
     fig = Figure(figsize=(5, 2.4))
     ax = fig.subplots()
     names = [name for name in PATHWAY if name != "at_home"]

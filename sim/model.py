@@ -98,8 +98,9 @@ class HorizonError(RuntimeError):
 
 # --- DataCollector reporters: module-level functions (picklable), reading the model's records
 
-def _row(model: "CareerModel") -> dict[str, Any]:
-    """This year's DataCollector row, computed once per year from the stocks and records
+def current_row(model: "CareerModel") -> dict[str, Any]:
+    """The DataCollector's row for the model as it is now (after the spin-up, before the first
+    step: the initial population, flows 0), computed once per year from the stocks and records
     (every reporter reads one value of it: the yearly collection stays cheap)."""
     if model._row_year != model.year:
         stocks = model.stocks.tolist()
@@ -117,7 +118,7 @@ def _row(model: "CareerModel") -> dict[str, Any]:
 
 
 def _value(model: "CareerModel", name: str) -> Any:
-    return _row(model)[name]
+    return current_row(model)[name]
 
 
 # the flows the DataCollector gathers (the output contract's main flows; all of them are in
@@ -128,7 +129,7 @@ KEY_FLOWS = ("entrants", "graduates", "electives_started", "applications", "matc
 
 def model_reporters() -> dict[str, Any]:
     """The DataCollector's model reporters: calendar year, the stock of every stage (end of
-    year), the main flows of the year (:data:`KEY_FLOWS`; 0 in the initial row), people
+    year), the main flows of the year (:data:`KEY_FLOWS`), people
     present, the pathway shares (:data:`PATHWAY`: share of everyone present at home,
     preparing, abroad, returned; None when nobody is present), the home training-quality index."""
     names = ["year", *STAGES, *KEY_FLOWS, "present", *(f"share_{name}" for name in PATHWAY), "home_training_quality"]
@@ -152,8 +153,11 @@ class CareerModel(mesa.Model):
     ``mesa.batch_run(CareerModel, parameters={...})`` works directly.
 
     Mesa's conventions hold: ``datacollector`` (a :class:`mesa.DataCollector`) holds one row
-    at the start (row 0: the population after the spin-up) and one per reported year (see
-    :func:`model_reporters`); ``running`` turns False after the last year, and a step past
+    per reported year, collected at the end of each step (see :func:`model_reporters`; the
+    population after the spin-up, before the first step, is ``initial_stocks`` and
+    :func:`current_row`): row ``k`` is the row of ``steps == k + 1``, so ``mesa.batch_run``
+    returns the last reported year by default and every reported year with
+    ``data_collection_period=1``, on Mesa 3.3 and 3.5 alike; ``running`` turns False after the last year, and a step past
     it raises :class:`HorizonError` before anything changes; ``steps`` counts reported years
     (the spin-up is not counted); ``model.agents`` holds only people still in the model.
 
@@ -237,8 +241,9 @@ class CareerModel(mesa.Model):
         self._start_reporting()
         self.setup_seconds = {"draw": t1 - t0, "spin_up": time.perf_counter() - t1}
         self._row_year: int | None = None
+        # no row for the spin-up: Mesa 3.3's batch_run reads row ``i`` as step ``i`` and stops
+        # before ``steps``, so a row before the first step would hide the last reported year
         self.datacollector = mesa.DataCollector(model_reporters=model_reporters())
-        self.datacollector.collect(self)
         self.running = config.years > 0
         kernels.report_compile_time()
 

@@ -16,7 +16,7 @@ import pytest
 
 import sim
 from sim.cli import load_config
-from sim.model import FLOWS, KEY_FLOWS, PATHWAY, CareerModel, ConfigError, HorizonError
+from sim.model import FLOWS, KEY_FLOWS, PATHWAY, CareerModel, ConfigError, HorizonError, current_row
 from sim.population import EXITED, STAGES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,19 +65,25 @@ def test_rng_is_the_seed():
     np.testing.assert_array_equal(a.flow_records, b.flow_records)
 
 
-def test_datacollector_holds_the_initial_row_and_one_row_a_year(tiny):
+def test_datacollector_holds_one_row_per_reported_year(tiny):
     df = tiny.datacollector.get_model_vars_dataframe()
-    assert len(df) == TINY["years"] + 1
-    np.testing.assert_array_equal(df[list(STAGES)].to_numpy()[0], tiny.initial_stocks)
-    np.testing.assert_array_equal(df[list(STAGES)].to_numpy()[1:], tiny.stock_records)
+    assert len(df) == TINY["years"]  # no row for the spin-up: it is current_row() before the first step
+    np.testing.assert_array_equal(df[list(STAGES)].to_numpy(), tiny.stock_records)
     key = [FLOWS.index(name) for name in KEY_FLOWS]
-    np.testing.assert_array_equal(df[list(KEY_FLOWS)].to_numpy()[1:], tiny.flow_records[:, key])
-    assert (df[list(KEY_FLOWS)].iloc[0] == 0).all()
-    assert list(df["year"]) == [tiny.calendar_year(t) for t in range(TINY["years"] + 1)]
+    np.testing.assert_array_equal(df[list(KEY_FLOWS)].to_numpy(), tiny.flow_records[:, key])
+    assert list(df["year"]) == [tiny.calendar_year(t) for t in range(1, TINY["years"] + 1)]
     shares = df[[f"share_{name}" for name in PATHWAY]].sum(axis=1)
     np.testing.assert_allclose(shares, 1.0)
     present = tiny.stock_records[:, [j for j in range(len(STAGES)) if j != EXITED]].sum(axis=1)
-    np.testing.assert_array_equal(df["present"].to_numpy()[1:], present)
+    np.testing.assert_array_equal(df["present"].to_numpy(), present)
+
+
+def test_current_row_before_the_first_step_is_the_population_after_the_spin_up():
+    m = CareerModel(seed=5, **TINY)
+    row = current_row(m)
+    assert m.datacollector.get_model_vars_dataframe().empty
+    assert [row[name] for name in STAGES] == m.initial_stocks.tolist()
+    assert row["year"] == m.calendar_year(0) and all(row[name] == 0 for name in KEY_FLOWS)
 
 
 def test_running_turns_false_and_a_step_too_many_changes_nothing(tiny):
@@ -99,17 +105,49 @@ def test_run_model_stops_at_the_horizon():
     assert m.year == 2 and m.steps == 2 and not m.running
 
 
+# Mesa 3.5's batch_run numbers rows by model.time at collection (the step just run); Mesa 3.3's
+# numbers them 0, 1, ... by position in the collector
+FIRST_STEP = 1 if hasattr(mesa.DataCollector(), "_collection_steps") else 0
+
+
+def _batch(**kwargs):
+    return mesa.batch_run(CareerModel, parameters={"seed": [1, 2], **TINY}, iterations=1, number_processes=1,
+                          display_progress=False, **kwargs)
+
+
+def test_batch_run_returns_the_last_reported_year_by_default():
+    rows = _batch()
+    last = CareerModel(seed=1, **TINY).calendar_year(TINY["years"])
+    assert [(r["seed"], r["year"], r["Step"]) for r in rows] == [
+        (s, last, FIRST_STEP + TINY["years"] - 1) for s in (1, 2)]
+    direct = CareerModel(seed=2, **TINY).run().stock_records[-1]
+    assert [rows[1][name] for name in STAGES] == direct.tolist()
+
+
+def test_batch_run_with_period_1_returns_every_reported_year():
+    rows = _batch(data_collection_period=1)
+    model = CareerModel(seed=1, **TINY).run()
+    years = [int(model.calendar_year(t)) for t in range(1, TINY["years"] + 1)]  # no spin-up row
+    for seed in (1, 2):
+        mine = [r for r in rows if r["seed"] == seed]
+        assert [r["year"] for r in mine] == years
+        assert [r["Step"] for r in mine] == list(range(FIRST_STEP, FIRST_STEP + TINY["years"]))
+    mine = [r for r in rows if r["seed"] == 1]
+    np.testing.assert_array_equal([[r[name] for name in STAGES] for r in mine], model.stock_records)
+
+
 def test_batch_run_works_directly():
     rows = mesa.batch_run(CareerModel, parameters={"scale": 0.01, "years": 3, "seed": [1, 2],
                                                    "policy.returnee_premium": [0.0, 0.5]},
                           number_processes=1, data_collection_period=1, display_progress=False)
     seeds = {(r["seed"], r["policy.returnee_premium"]) for r in rows}
     assert seeds == {(1, 0.0), (1, 0.5), (2, 0.0), (2, 0.5)}
-    direct = {s: CareerModel(scale=0.01, years=3, seed=s).datacollector for s in (1, 2)}
+    assert len(rows) == 4 * 3
+    direct = {s: CareerModel(scale=0.01, years=3, seed=s).run().datacollector for s in (1, 2)}
     for r in rows:
-        if r["policy.returnee_premium"] == 0.0 and r["Step"] == 0:
-            assert r["students"] == direct[r["seed"]].model_vars["students"][0]
-    first = {r["seed"]: r["students"] for r in rows if r["Step"] == 0}
+        if r["policy.returnee_premium"] == 0.0:
+            assert r["students"] == direct[r["seed"]].model_vars["students"][int(r["Step"]) - FIRST_STEP]
+    first = {r["seed"]: r["students"] for r in rows if r["Step"] == FIRST_STEP}
     assert first[1] != first[2]  # the seeds reach the model
 
 
@@ -145,8 +183,18 @@ def test_assigning_a_state_variable_raises_and_writes_nothing():
     with pytest.raises(AttributeError, match="read-only"):
         p.age = 30
     assert model.pop.motivation[0] == before and "motivation" not in vars(p)
-    p.note = "free attributes still work"
-    assert p.note == "free attributes still work"
+
+
+def test_a_new_attribute_on_an_agent_raises_and_mesas_own_still_work():
+    model = CareerModel(scale=0.01, years=1)
+    p = model.person(0)
+    with pytest.raises(AttributeError, match="'foo' to set: .* read-only view"):
+        p.foo = 3
+    with pytest.raises(AttributeError, match="'motivaton' to set"):  # a typo no longer passes silently
+        p.motivaton = 0.9
+    assert "foo" not in vars(p) and "motivaton" not in vars(p)
+    p.pos = (1, 2)  # Mesa's attributes of an agent stay assignable
+    assert p.pos == (1, 2)
 
 
 def test_with_values_is_the_fast_documented_way_to_change_parameters():
