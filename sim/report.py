@@ -128,13 +128,13 @@ def check_same_settings(folders: Sequence[tuple[Path, pd.DataFrame]]) -> None:
     between folders (a 35-year national run against a 5-year sample: their seeds are not the
     same chance events and their metrics not the same quantities)."""
     values = [(path, _settings(path, runs)) for path, runs in folders]
-    for k in SETTINGS:
-        seen = {v[k] for _, v in values if k in v}
-        if len(seen) > 1:
-            each = "; ".join(f"{path}: {k}={', '.join(f'{x:g}' for x in v[k]) if k in v else 'unknown'}"
-                             for path, v in values)
-            raise ReportError(f"the folders differ in {k} ({each}); compare runs with the same {k} "
-                              "(rerun one of them with the other's value)")
+    differ = [k for k in SETTINGS if len({v[k] for _, v in values if k in v}) > 1]
+    if differ:
+        each = "; ".join(f"{path}: " + ", ".join(
+            f"{k}={'/'.join(f'{x:g}' for x in v[k]) if k in v else 'unknown'}" for k in differ) for path, v in values)
+        what = " and ".join(differ)
+        raise ReportError(f"the folders differ in {what} ({each}); compare runs with the same {what} "
+                          "(rerun one of them with the other's values)")
 
 
 def check_out(out: Path) -> None:

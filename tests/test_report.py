@@ -443,9 +443,13 @@ def test_folders_whose_runs_differ_in_years_or_scale_are_not_compared(sweep, tmp
         folder.mkdir()
         (folder / "run.json").write_text(json.dumps({"years": 35, "scale": scale}))
     plain = pd.DataFrame({"seed": [1]})
-    with pytest.raises(report.ReportError, match=f"differ in scale .{a}: scale=0.02; {b}: scale=1"):
+    with pytest.raises(report.ReportError, match=f"differ in scale .{a}: scale=0.02; {b}: scale=1."):
         report.check_same_settings([(a, plain), (b, plain)])
     report.check_same_settings([(a, plain), (a, plain)])
+    (b / "run.json").write_text(json.dumps({"years": 5, "scale": 1.0}))
+    with pytest.raises(report.ReportError, match=f"differ in years and scale .{a}: years=35, scale=0.02; "
+                                                 f"{b}: years=5, scale=1."):
+        report.check_same_settings([(a, plain), (b, plain)])
 
 
 def _drawn(fig):
