@@ -33,6 +33,10 @@ import numpy as np
 import pandas as pd
 
 SCENARIO = "scenario"
+# fewer paired replications than this give no verdict: with 1-4 the 5th-95th percentiles are
+# the extremes of a handful of values, not an interval (an assumption of this report; the
+# differences and intervals are still tabled)
+MIN_PAIRED = 5
 LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)   # 90% and 50% intervals and the median
 # columns that identify a row or say how big a run was, never what scenario it is
 NOT_SCENARIO = {"job", "replication", "seed", "replications", "source", "jobs"}
@@ -187,18 +191,28 @@ def _t_interval(d: np.ndarray, level: float = 0.9) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+def plural(n: int, word: str) -> str:
+    """``"1 replication"``, ``"2 replications"``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def verdict(metric: str, scenario: str, baseline: str, median: float, low: float, high: float, n: int,
             higher: int) -> str:
     """Plain words for one paired difference (``higher``: replications where the scenario is
-    above the baseline)."""
+    above the baseline). Fewer than :data:`MIN_PAIRED` pairs get no verdict; an interval
+    with zero inside or at one end is no clear difference."""
     label, unit = metric_label(metric)
     if n == 0 or math.isnan(low):
         return f"{label}: no replication of {scenario} and {baseline} shares a seed with a value; no comparison."
+    if n < MIN_PAIRED:
+        return (f"{label}: too few replications for a verdict (n={n}); at least {MIN_PAIRED} paired "
+                f"replications of {scenario} and {baseline} are needed.")
     if low == high == 0:
         return f"{label}: no difference; {scenario} and {baseline} are equal in all {n} paired replications."
     if low <= 0 <= high:
+        where = "spans zero" if low < 0 < high else "reaches zero at one end"
         return (f"{label}: no clear difference between {scenario} and {baseline}; the 90% interval of the paired "
-                f"differences ({low:+.3g} to {high:+.3g}, {unit}) spans zero (higher in {higher} of {n} "
+                f"differences ({low:+.3g} to {high:+.3g}, {unit}) {where} (higher in {higher} of {n} "
                 "replications).")
     word = "higher" if median > 0 else "lower"
     return (f"{label}: {scenario} is {word} than {baseline} by {abs(median):.3g} ({unit}; median of {n} paired "
@@ -210,7 +224,8 @@ def differences(runs: pd.DataFrame, metrics: Sequence[str], baseline: str) -> pd
     seeds, ``paired_median``, ``paired_low``, ``paired_high``: 5th-95th percentiles;
     ``paired_mean`` with ``paired_mean_low``/``paired_mean_high``, its 90% t interval), the
     unpaired difference (``unpaired_median``, ``unpaired_low``, ``unpaired_high``),
-    ``spans_zero`` (the paired 90% interval contains 0) and ``verdict`` (plain words).
+    ``spans_zero`` (the paired 90% interval contains 0, inside or at an end), ``too_few`` (fewer
+    than :data:`MIN_PAIRED` pairs: no verdict) and ``verdict`` (plain words).
     Raises ``ValueError`` if ``baseline`` is not a scenario."""
     names = scenarios(runs)
     if baseline not in names:
@@ -231,6 +246,7 @@ def differences(runs: pd.DataFrame, metrics: Sequence[str], baseline: str) -> pd
                          "paired_mean_low": mlo, "paired_mean_high": mhi,
                          "unpaired_median": uq[1], "unpaired_low": uq[0], "unpaired_high": uq[2],
                          "spans_zero": bool(len(d)) and pq[0] <= 0 <= pq[2],
+                         "too_few": len(d) < MIN_PAIRED,
                          "verdict": verdict(m, sc, baseline, pq[1], pq[0], pq[2], len(d), int((d > 0).sum()))})
     return pd.DataFrame(rows)
 
@@ -308,10 +324,29 @@ PATHWAY_RETURNED = ("pathway_returned_public_share", "pathway_returned_private_s
                     "pathway_returned_academic_share", "pathway_abroad_share", "pathway_other_share")
 
 
+def _split_of_median(g: pd.DataFrame, ok: np.ndarray, grads: np.ndarray, kind: str,
+                     parts: Sequence[str]) -> list[float]:
+    """The median across replications of the graduates with an elective per 1,000 graduates,
+    split by the parts' pooled shares (their sums over replications over the total's): the
+    parts add up to the median, the same for every split (medians of parts do not add up)."""
+    cols = [f"by_group.{kind}.{p}.graduates_total" for p in parts]
+    if not all(c in g.columns for c in cols) or not ok.any():
+        return [math.nan] * len(parts)
+    v = g[cols].to_numpy(float)[ok] / grads[ok, None] * 1000   # (replications, parts)
+    v = v[~np.isnan(v).any(axis=1)]
+    total = v.sum(axis=1)
+    if not len(v):
+        return [math.nan] * len(parts)
+    if total.sum() == 0:
+        return [0.0] * len(parts)
+    return (float(np.median(total)) * v.sum(axis=0) / total.sum()).tolist()
+
+
 def pathway(runs: pd.DataFrame) -> pd.DataFrame:
     """Per scenario, the career pathway of the horizon's graduates per 1,000 graduates
     (median across replications): ``stage``, ``part`` (a split of the stage, e.g. elective
-    type, or ``all``) and ``per_1000``. Stages: graduates; international elective (by type,
+    type, or ``all``) and ``per_1000``. The elective's parts split the median of their total
+    by pooled shares, so that both splits add up to the same median. Stages: graduates; international elective (by type,
     and by place); intended to train abroad; applied; matched; trained abroad; where those
     who trained abroad are at the end (returned by sector, still abroad, other)."""
     def med(group, col, scale=1.0):
@@ -324,21 +359,13 @@ def pathway(runs: pd.DataFrame) -> pd.DataFrame:
         grads = g["graduates_total"].to_numpy(float)
         ok = grads > 0
 
-        def per_1000_of_grads(col):
-            if col not in g.columns:
-                return math.nan
-            v = g[col].to_numpy(float)[ok] / grads[ok] * 1000
-            v = v[~np.isnan(v)]
-            return float(np.median(v)) if len(v) else math.nan
-
         add = lambda stage, part, value: rows.append({SCENARIO: sc, "stage": stage, "part": part,  # noqa: E731
                                                      "per_1000": value, "n": int(ok.sum())})
         add("graduates", "all", 1000.0)
         for kind, parts in (("elective_type", ("clinical", "research")),
                             ("elective_place", ("destination", "other_hic", "lmic"))):
-            for part in parts:
-                add(f"elective by {kind.split('_')[1]}", part,
-                    per_1000_of_grads(f"by_group.{kind}.{part}.graduates_total"))
+            for part, value in zip(parts, _split_of_median(g, ok, grads, kind, parts)):
+                add(f"elective by {kind.split('_')[1]}", part, value)
         for stage, col in (("intended", "intention_share"), ("applied", "applicant_share"),
                            ("matched", "matched_share"), ("trained abroad", "went_abroad_share")):
             add(stage, "all", med(g, col, 1000))

@@ -135,6 +135,9 @@ def plot_stocks(ts: pd.DataFrame, path: Path | None = None, title: str = "", sca
     if ax is not None:
         groups = ((HOME + MOBILE, title or "Stocks"),)
     fig, axes = _axes(ax, len(groups), 2, (6, 4.8), "panel")
+    if ax is None:   # room for the widest y tick label (whole people, up to seven digits) and the y label
+        digits = len(f"{float(np.nanmax(ts[[*HOME, *MOBILE]].to_numpy(float), initial=0)):.0f}")
+        fig.subplots_adjust(left=(0.75 + 0.075 * digits) / fig.get_figwidth())
     for a, (names, sub) in zip(axes, groups):
         for i, name in enumerate(names):
             a.plot(ts["year"], ts[name], label=_label(name), lw=1.8, color=colour(i))
@@ -262,7 +265,8 @@ def plot_differences(runs: pd.DataFrame, baseline: str = "baseline", metrics: Se
 
 # ---------------------------------------------------------------- the career pathway
 
-_HATCH = {"research": "////", "other_hic": "////", "lmic": "...."}
+# every part of a split its own pattern (the colour is the scenario's), so that no two swatches match
+_HATCH = {"research": "////", "destination": "xxx", "other_hic": "\\\\\\\\", "lmic": "...."}
 _PART_LABEL = {"clinical": "clinical", "research": "research", "destination": "in the destination country",
                "other_hic": "other high-income", "lmic": "low/middle-income"}
 _END = ("returned public", "returned private", "returned academic", "abroad", "other")
@@ -281,11 +285,15 @@ def plot_pathway(runs: pd.DataFrame, ax=None) -> Figure:
     table = compare.pathway(runs)
     names = compare.scenarios(runs)
     stages = [st for st in dict.fromkeys(table["stage"]) if st not in ("graduates", "at the end")]
+    legend_rows = -(-(len(_PART_LABEL) + len(names)) // 2)
     if ax is None:
-        height = max(0.28 * len(stages) * len(names) + 1.6, 0.45 * len(names) + 2.2)
+        # inches: the bars, then below them the tick labels, the x label and the legends
+        plot_h = max(0.28 * len(stages) * len(names) + 0.6, 0.45 * len(names) + 1.0, 2.6)
+        below = 0.75 + 0.2 * max(legend_rows, 2) + 0.2
+        height = plot_h + below + 0.75
         fig = new_figure(figsize=(12, height))
         ax, ax_end = fig.subplots(1, 2, width_ratios=(1.6, 1))
-        fig.subplots_adjust(left=0.14, right=0.98, bottom=1.3 / height, top=1 - 0.6 / height, wspace=0.55)
+        fig.subplots_adjust(left=0.14, right=0.98, bottom=below / height, top=1 - 0.75 / height, wspace=0.55)
         fig.suptitle(f"Career pathway of the graduates: {_legend_title(runs)}", fontsize=10)
     else:
         ax_end = None
@@ -306,17 +314,22 @@ def plot_pathway(runs: pd.DataFrame, ax=None) -> Figure:
                 ax.barh(y, v, left=left, height=bar * 0.9, color=colour(i), alpha=0.9 if hatch is None else 0.55,
                         hatch=hatch, edgecolor="white", lw=0.6)
                 if label:
-                    ax.barh(0, 0, color="0.6", alpha=0.9 if hatch is None else 0.55, hatch=hatch,
+                    ax.barh(0, 0, color="0.45", alpha=0.9 if hatch is None else 0.55, hatch=hatch,
                             edgecolor="white", label=label)
                 left += v
             ax.text(left, y, f" {left:.0f}", va="center", fontsize=7)
     for i, sc in enumerate(names):
         ax.barh(0, 0, color=colour(i), label=f"{sc} (n={_reps(runs, sc)})")
     ax.set_yticks(range(len(stages)), list(reversed(stages)))
-    ax.set_xlabel("people per 1,000 graduates of the horizon (median across replications)")
+    ax.set_xlabel("people per 1,000 graduates of the horizon (median across replications;\n"
+                  "an elective's parts split that median by their shares pooled over replications)", fontsize=8)
     ax.set_ylabel("stage of the pathway")
     ax.set_xlim(right=ax.get_xlim()[1] * 1.1)
-    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    if ax_end is not None:   # below the panel, clear of the bars and the x label
+        ax.legend(fontsize=7, frameon=False, loc="upper center", ncols=2,
+                  bbox_to_anchor=(0.5, -0.8 / ax.get_position().height / fig.get_figheight()))
+    else:
+        ax.legend(fontsize=7, frameon=False, loc="best")
     ax.grid(alpha=0.3, axis="x")
     if ax_end is None:
         ax.set_title(f"Career pathway: {_legend_title(runs)}", fontsize=9)
@@ -340,8 +353,9 @@ def plot_pathway(runs: pd.DataFrame, ax=None) -> Figure:
     ax_end.set_xlabel("share of those who trained abroad")
     ax_end.set_ylabel("scenario")
     ax_end.set_title("Where those who trained abroad are at the end", fontsize=9)
-    ax_end.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.3, -0.1 - 0.2 / fig.get_figheight()),
-                  ncols=3)
+    ax_end.set_ylim(-0.6, len(names) - 0.4)
+    ax_end.legend(fontsize=7, frameon=False, loc="upper center", ncols=2,
+                  bbox_to_anchor=(0.5, -0.8 / ax_end.get_position().height / fig.get_figheight()))
     return fig
 
 
@@ -364,10 +378,13 @@ def plot_return_curve(runs: pd.DataFrame, ax=None) -> Figure:
         if c.empty or c["pooled"].isna().all():
             continue
         col = colour(i)
+        # the value after year d's returns holds through year d (to d + 1): the last year is drawn
+        # to its end, so that those censored in it are marked on the curve
+        c = pd.concat([c, c.iloc[[-1]].assign(years=c["years"].iloc[-1] + 1)], ignore_index=True)
         ax.fill_between(c["years"], c["q05"], c["q95"], step="post", color=col, alpha=0.15, lw=0)
         ax.step(c["years"], c["pooled"], where="post", color=col, lw=1.8, ls=dashes(i),
                 label=f"{sc} (n={int(c['n'].iloc[0])}; {int(c['at_risk'].iloc[0])} finished training in all)")
-        cens = c[c["censored"] > 0]
+        cens = c.iloc[:-1][c["censored"].iloc[:-1] > 0]
         ax.plot(cens["years"] + 0.5, cens["pooled"], "|", color=col, ms=8, mew=1.2)
     ax.plot([], [], "|", color="0.3", ms=8, label="censored (last seen abroad)")
     ax.set_xlabel("years since finishing training abroad")

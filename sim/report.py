@@ -9,8 +9,9 @@ and the tables ``report_metrics.csv``, ``report_differences.csv``, ``report_path
 is written under a temporary name and renamed into place once all are ready, so a failure
 leaves nothing half-written. ``--figures DIR`` also writes each figure as a PNG into DIR.
 
-Bad input (a missing folder, a folder without runs, an unknown baseline or metric) gives
-one ``error:`` line and exit code 2.
+Bad input (a missing folder, a folder without runs, an unknown baseline or metric, folders
+whose runs differ in ``years`` or ``scale``, an ``--out`` folder holding files that are not
+this product's) gives one ``error:`` line and exit code 2, and nothing is written.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def load(paths: Sequence[Path]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     folders are stacked with a ``source`` column (the folder's name); a scenario label found
     in two folders is told apart by that name. Raises :class:`ReportError` for bad input."""
     loaded = [(Path(p), *_read_one(Path(p))) for p in paths]
+    check_same_settings([(p, r) for p, r, _ in loaded])
     if len(loaded) == 1:
         _, runs, yearly = loaded[0]
         return compare.add_scenarios(runs, yearly)
@@ -94,6 +96,58 @@ def load(paths: Sequence[Path]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     yearlies = [y for _, _, y in labelled]
     yearly = pd.concat(yearlies, ignore_index=True) if all(y is not None for y in yearlies) else None
     return runs, yearly
+
+
+SETTINGS = ("years", "scale")   # runs that differ in these are not the same model: never paired
+
+
+def _settings(path: Path, runs: pd.DataFrame) -> dict[str, tuple]:
+    """The values of :data:`SETTINGS` among the runs of ``path``: the runs table's column
+    when the setting was set on the command line, else each run's ``run.json``."""
+    import json
+
+    found: dict[str, set] = {k: set() for k in SETTINGS}
+    for k in SETTINGS:
+        if k in runs.columns:
+            found[k].update(runs[k].dropna().tolist())
+    missing = [k for k in SETTINGS if not found[k]]
+    if missing:
+        for f in [path / "run.json", *path.glob("*/run.json"), *path.glob("*/*/run.json")]:
+            try:
+                record = json.loads(f.read_text())
+            except (OSError, ValueError):
+                continue
+            for k in missing:
+                if record.get(k) is not None:
+                    found[k].add(record[k])
+    return {k: tuple(sorted(v)) for k, v in found.items() if v}
+
+
+def check_same_settings(folders: Sequence[tuple[Path, pd.DataFrame]]) -> None:
+    """Raise :class:`ReportError` naming the first of :data:`SETTINGS` whose values differ
+    between folders (a 35-year national run against a 5-year sample: their seeds are not the
+    same chance events and their metrics not the same quantities)."""
+    values = [(path, _settings(path, runs)) for path, runs in folders]
+    differ = [k for k in SETTINGS if len({v[k] for _, v in values if k in v}) > 1]
+    if differ:
+        each = "; ".join(f"{path}: " + ", ".join(
+            f"{k}={'/'.join(f'{x:g}' for x in v[k]) if k in v else 'unknown'}" for k in differ) for path, v in values)
+        what = " and ".join(differ)
+        raise ReportError(f"the folders differ in {what} ({each}); compare runs with the same {what} "
+                          "(rerun one of them with the other's values)")
+
+
+def check_out(out: Path) -> None:
+    """Raise :class:`ReportError` unless ``out`` is missing, empty, or holds only this
+    product's outputs (a run folder, a sweep folder, or an earlier report): the report never
+    overwrites a file that is not its own (``outputs.foreign_entries``)."""
+    if out.exists() and not out.is_dir():
+        raise ReportError(f"--out: {out} is a file, not a folder")
+    foreign = outputs.foreign_entries(out, sweep=outputs.is_sweep_root(out) if out.is_dir() else False)
+    if foreign:
+        names = ", ".join(sorted(p.name for p in foreign)[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise ReportError(f"--out: {out} holds files that are not this product's ({names}); give a new or empty "
+                          "folder, a run or sweep folder, or one with only an earlier report")
 
 
 # ---------------------------------------------------------------- building
@@ -241,7 +295,7 @@ def render(rep: Report) -> str:
     parts.append("<p class='note'>From " + ", ".join(e(str(p)) for p in rep.paths) +
                  f"; written {e(time.strftime('%Y-%m-%d %H:%M'))}. {e(rep.baseline_note)}.</p>")
     parts.append("<h2>Scenarios</h2><ul>" + "".join(
-        f"<li>{e(sc)}: {rep.replications[sc]} replication{'s' if rep.replications[sc] != 1 else ''}</li>"
+        f"<li>{e(sc)}: {compare.plural(rep.replications[sc], 'replication')}</li>"
         for sc in rep.scenarios) + "</ul>")
     parts.append("<p class='note'>A scenario is one configuration (the experiment and the values set for the "
                  "job) run with different replication seeds. Intervals are the 5th to 95th percentiles across "
@@ -251,7 +305,7 @@ def render(rep: Report) -> str:
     diffs = rep.tables.get("report_differences.csv")
     if diffs is not None and len(diffs):
         parts.append("<h2>Verdicts</h2><ul>" + "".join(
-            f"<li class='{'unclear' if r.spans_zero else 'clear'}'>{e(r.verdict)}</li>"
+            f"<li class='{'unclear' if r.spans_zero or r.too_few else 'clear'}'>{e(r.verdict)}</li>"
             for r in diffs.itertuples()) + "</ul>")
         parts.append(_figure(rep, "differences"))
         parts.append("<h3>Differences to the baseline (table)</h3>" + _html_table(diffs, [
@@ -321,14 +375,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.out is None and len(args.paths) > 1:
             raise ReportError("--out: required with several folders (where to write the report)")
         out = args.out or args.paths[0]
+        check_out(out)
         metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
         rep = build(args.paths, args.baseline, metrics, args.parameter)
         written = write(rep, out, args.figures)
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"report: {written[0]} ({len(rep.scenarios)} scenario{'s' if len(rep.scenarios) != 1 else ''}, "
-          f"{sum(rep.replications.values())} replications; {len(written) - 1} more files) in "
+    print(f"report: {written[0]} ({compare.plural(len(rep.scenarios), 'scenario')}, "
+          f"{compare.plural(sum(rep.replications.values()), 'replication')}; "
+          f"{compare.plural(len(written) - 1, 'more file')}) in "
           f"{time.perf_counter() - t0:.1f} s")
     return 0
 

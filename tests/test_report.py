@@ -36,7 +36,9 @@ def test_paired_differences_by_hand():
     # numpy's linear percentiles of [0.5, 1, 2]: 5th = 0.5 + 0.1 * 0.5, 95th = 1 + 0.9 * 1
     assert row["paired_low"] == pytest.approx(0.55) and row["paired_high"] == pytest.approx(1.9)
     assert row["paired_mean"] == pytest.approx(3.5 / 3)
-    assert not row["spans_zero"] and "higher" in row["verdict"]
+    # three pairs are too few for a verdict (the interval is the spread of three numbers)
+    assert not row["spans_zero"] and row["too_few"]
+    assert "too few replications for a verdict (n=3)" in row["verdict"] and "higher" not in row["verdict"]
 
 
 def test_unpaired_differences_by_hand():
@@ -96,6 +98,29 @@ def test_equal_in_every_replication_is_said_so():
     t.loc[t[SCENARIO] == "policy", "m"] = t.loc[t[SCENARIO] == "baseline", "m"].to_numpy()
     row = compare.differences(t, ["m"], "baseline").iloc[0]
     assert row["spans_zero"] and "equal in all 400 paired replications" in row["verdict"]
+
+
+def test_fewer_than_the_minimum_of_pairs_get_no_verdict():
+    one = compare.differences(_synthetic(0.02, reps=1), ["m"], "baseline").iloc[0]
+    assert one["too_few"] and "too few replications for a verdict (n=1)" in one["verdict"]
+    assert "lower" not in one["verdict"] and "higher" not in one["verdict"]
+    enough = compare.differences(_synthetic(0.02, reps=compare.MIN_PAIRED), ["m"], "baseline").iloc[0]
+    assert not enough["too_few"] and "higher than baseline" in enough["verdict"]
+    assert f"median of {compare.MIN_PAIRED} paired replications" in enough["verdict"]
+
+
+def test_an_interval_ending_at_zero_is_no_clear_difference_and_said_so():
+    t = pd.DataFrame({SCENARIO: ["a"] * 6 + ["b"] * 6, "seed": list(range(6)) * 2,
+                      "m": [1.0] * 6 + [1.0, 1.0, 1.0, 1.0, 1.0, 1.5]})
+    row = compare.differences(t, ["m"], "a").iloc[0]
+    assert row["paired_low"] == 0 and row["paired_high"] > 0
+    assert row["spans_zero"] and "no clear difference" in row["verdict"]
+    assert "reaches zero at one end" in row["verdict"] and "spans zero" not in row["verdict"]
+
+
+def test_counts_are_worded_in_the_singular_and_plural():
+    assert compare.plural(1, "replication") == "1 replication"
+    assert compare.plural(4, "scenario") == "4 scenarios"
 
 
 def test_unknown_baseline_is_refused():
@@ -375,3 +400,102 @@ def test_a_new_result_in_a_run_folder_removes_the_report_of_the_old_one(tmp_path
     commit()
     assert not any((tmp_path / name).exists() for name in outputs.REPORT_FILES)
     outputs.require_complete(tmp_path)
+
+
+def test_out_refuses_a_folder_holding_other_files_and_writes_nothing(sweep, tmp_path, capsys):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "report.html").write_text("my own page")
+    (mine / "notes.txt").write_text("my notes")
+    before = sorted(p.name for p in (ROOT / "configs").iterdir())
+    for out in (mine, ROOT / "configs", ROOT / "sim"):
+        assert report.main([str(sweep), "--out", str(out)]) == 2, out
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: --out: {out} holds files that are not"), lines
+    assert (mine / "report.html").read_text() == "my own page"
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt", "report.html"]
+    assert sorted(p.name for p in (ROOT / "configs").iterdir()) == before
+    assert not [p for p in (ROOT / "sim").iterdir() if p.name in report.REPORT_FILES]
+    # a folder holding only an earlier report is the report's own: it is replaced
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / "report.html").write_text("an earlier report")
+    assert report.main([str(sweep), "--out", str(earlier)]) == 0
+    assert "an earlier report" not in (earlier / "report.html").read_text()
+
+
+def test_folders_whose_runs_differ_in_years_or_scale_are_not_compared(sweep, tmp_path, capsys):
+    import json
+
+    other = tmp_path / "other"
+    other.mkdir()
+    runs = pd.read_parquet(sweep / "0" / "runs.parquet").assign(years=5)
+    runs.to_parquet(other / "runs.parquet")
+    (other / "sweep.json").write_text("{}")
+    assert report.main([str(sweep), str(other), "--out", str(tmp_path / "both")]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error: the folders differ in years") and f"{sweep}: years=16" in line
+    assert f"{other}: years=5" in line
+    assert not (tmp_path / "both").exists()
+    # settings not set on the command line are read from each run's run.json
+    a, b = tmp_path / "a", tmp_path / "b"
+    for folder, scale in ((a, 0.02), (b, 1.0)):
+        folder.mkdir()
+        (folder / "run.json").write_text(json.dumps({"years": 35, "scale": scale}))
+    plain = pd.DataFrame({"seed": [1]})
+    with pytest.raises(report.ReportError, match=f"differ in scale .{a}: scale=0.02; {b}: scale=1."):
+        report.check_same_settings([(a, plain), (b, plain)])
+    report.check_same_settings([(a, plain), (a, plain)])
+    (b / "run.json").write_text(json.dumps({"years": 5, "scale": 1.0}))
+    with pytest.raises(report.ReportError, match=f"differ in years and scale .{a}: years=35, scale=0.02; "
+                                                 f"{b}: years=5, scale=1."):
+        report.check_same_settings([(a, plain), (b, plain)])
+
+
+def _drawn(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def test_pathway_splits_add_up_and_every_swatch_differs(tables):
+    runs, _ = tables
+    table = compare.pathway(compare.add_scenarios(runs)[0])
+    for sc, t in table.groupby(SCENARIO):
+        by_type = t.loc[t["stage"] == "elective by type", "per_1000"].sum()
+        by_place = t.loc[t["stage"] == "elective by place", "per_1000"].sum()
+        assert by_type == pytest.approx(by_place) and by_type > 0, sc
+    for keep in (["baseline"], ["baseline", "return_incentives"]):
+        fig = plots.plot_pathway(runs[runs["experiment"].isin(keep)])
+        renderer = _drawn(fig)
+        for a in fig.axes:
+            handles = a.get_legend().legend_handles
+            swatches = [(tuple(h.get_facecolor()), h.get_hatch()) for h in handles if hasattr(h, "get_hatch")]
+            assert len(set(swatches)) == len(swatches), swatches
+            legend = a.get_legend().get_window_extent(renderer)
+            # the legend sits below the panel's x label, clear of the bars
+            assert legend.y1 <= a.xaxis.label.get_window_extent(renderer).y0
+            assert legend.y1 <= a.get_window_extent(renderer).y0
+            assert legend.y0 >= 0 and legend.x0 >= 0 and legend.x1 <= fig.bbox.x1
+
+
+def test_censoring_marks_sit_on_the_return_curve(tables):
+    runs, _ = tables
+    fig = plots.plot_return_curve(runs)
+    ax = fig.axes[0]
+    steps = [ln for ln in ax.get_lines() if ln.get_drawstyle().startswith("steps")]
+    marks = [ln for ln in ax.get_lines() if ln.get_marker() == "|" and len(ln.get_xdata())]
+    assert steps and marks
+    end = max(max(ln.get_xdata()) for ln in steps)
+    assert all(max(m.get_xdata()) <= end for m in marks)
+
+
+def test_stocks_y_label_is_inside_the_figure(small_run):
+    _, _, ts, _ = small_run
+    for most in (300_000, 1_200_000):   # six digits were cut off; a million gets an offset ("1e6")
+        fig = plots.plot_stocks(ts.assign(home_practice=ts["home_practice"] * 0 + most), None, "t", 1.0)
+        renderer = _drawn(fig)
+        for a in fig.axes:
+            assert a.yaxis.label.get_window_extent(renderer).x0 >= 0, most
