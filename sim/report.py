@@ -150,6 +150,23 @@ def check_out(out: Path) -> None:
                           "folder, a run or sweep folder, or one with only an earlier report")
 
 
+FIGURE_NAMES = ("yearly", "metrics", "differences", "pathway", "return_curve", "response")
+
+
+def check_figures(folder: Path) -> None:
+    """Raise :class:`ReportError` unless ``folder`` (``--figures``) is missing, empty, or holds
+    only the PNGs a report writes there (``<figure>.png``, see :data:`FIGURE_NAMES`): its
+    PNGs replace those, never a file of the user's."""
+    if folder.exists() and not folder.is_dir():
+        raise ReportError(f"--figures: {folder} is a file, not a folder")
+    ours = {f"{name}.png" for name in FIGURE_NAMES}
+    foreign = sorted(p.name for p in folder.iterdir() if p.name not in ours) if folder.is_dir() else []
+    if foreign:
+        names = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise ReportError(f"--figures: {folder} holds files that are not a report's figures ({names}); give a new "
+                          f"or empty folder, or one with only {', '.join(sorted(ours))}")
+
+
 # ---------------------------------------------------------------- building
 
 @dataclass
@@ -376,6 +393,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ReportError("--out: required with several folders (where to write the report)")
         out = args.out or args.paths[0]
         check_out(out)
+        if args.figures is not None:
+            check_figures(args.figures)
         metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
         rep = build(args.paths, args.baseline, metrics, args.parameter)
         written = write(rep, out, args.figures)

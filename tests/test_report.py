@@ -424,6 +424,22 @@ def test_out_refuses_a_folder_holding_other_files_and_writes_nothing(sweep, tmp_
     assert "an earlier report" not in (earlier / "report.html").read_text()
 
 
+def test_figures_folder_refuses_other_files_and_replaces_only_its_own(sweep, tmp_path, capsys):
+    mine = tmp_path / "pictures"
+    mine.mkdir()
+    (mine / "holiday.png").write_bytes(b"my photo")
+    (mine / "pathway.png").write_bytes(b"my own pathway drawing")
+    out = tmp_path / "out"
+    assert report.main([str(sweep), "--out", str(out), "--figures", str(mine)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"error: --figures: {mine} holds files that are not a report's figures (holiday.png)")
+    assert (mine / "pathway.png").read_bytes() == b"my own pathway drawing" and not out.exists()
+    # a folder with only a report's figures (as docs/figures) is rewritten
+    (mine / "holiday.png").unlink()
+    assert report.main([str(sweep), "--out", str(out), "--figures", str(mine)]) == 0
+    assert (mine / "pathway.png").read_bytes().startswith(b"\x89PNG")
+
+
 def test_folders_whose_runs_differ_in_years_or_scale_are_not_compared(sweep, tmp_path, capsys):
     import json
 
