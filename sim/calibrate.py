@@ -37,9 +37,10 @@ replications run in parallel), so the calibration is reproducible for any ``jobs
 from __future__ import annotations
 
 import json
+import logging
 import math
-import zlib
 import sys
+import zlib
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -340,17 +341,45 @@ def run(argv: list[str]) -> Path:
 
 
 def _abc(model: Calibration, keys: list[str], opts: dict, out: Path, seed: int):
-    import logging
-
     import pyabc
 
-    logging.getLogger("ABC").setLevel(logging.WARNING)
+    abc_logger = logging.getLogger("ABC")
+    abc_logger.setLevel(logging.INFO)
+    abc_logger.propagate = False
+    progress = _Progress(opts["generations"])
+    abc_logger.handlers = [progress]
     np.random.seed(seed % 2**32)  # pyabc draws with numpy's global generator
     prior = pyabc.Distribution(**{_name(i): pyabc.RV("uniform", 0, 1) for i in range(len(keys))})
     abc = pyabc.ABCSMC(model, prior, model.distance, population_size=opts["population"],
                        eps=pyabc.QuantileEpsilon(alpha=0.5), sampler=pyabc.sampler.SingleCoreSampler())
     abc.new(f"sqlite:///{(out / 'abc.db').resolve()}", {f"m{i}": t.value for i, t in enumerate(model.targets)})
     return abc.run(minimum_epsilon=opts["min_epsilon"], max_nr_populations=opts["generations"])
+
+
+class _Progress(logging.Handler):
+    """pyabc's generation messages as one progress line each on stderr (``calibrate: ...``)."""
+
+    def __init__(self, generations: int):
+        super().__init__(logging.INFO)
+        self.generations, self.t0 = generations, time.perf_counter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        if record.levelno >= logging.WARNING:
+            line = msg
+        elif msg.startswith("t: "):
+            t, eps = msg[3:].rstrip(".").split(", eps: ")
+            line = f"generation {int(t) + 1} of at most {self.generations}: epsilon {float(eps):.3g}"
+        elif msg.startswith("Accepted: "):
+            counts, ess = msg[len("Accepted: "):].rstrip(".").split(", ESS: ")
+            n, total = counts.split(" = ")[0].split(" / ")
+            line = (f"  accepted {n} of {total} particles evaluated, effective sample size {float(ess):.0f}; "
+                    f"{time.perf_counter() - self.t0:.0f} s so far")
+        elif msg.startswith("Stop"):
+            line = msg.lower().rstrip(".")
+        else:
+            return
+        print(f"calibrate: {line}", file=sys.stderr, flush=True)
 
 
 def _weighted_quantiles(x: np.ndarray, w: np.ndarray, qs: tuple[float, ...]) -> list[float]:

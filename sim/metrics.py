@@ -177,6 +177,16 @@ def is_metric_name(name: str) -> bool:
     return len(parts) == 1 and base in SUMMARY_METRICS
 
 
+def group_levels(origin) -> dict[str, tuple[str, ...]]:
+    """The ``by_group`` groupings of a summary and their levels for an origin config (its
+    sections only when it has a second section), as :func:`summary` writes them."""
+    levels = {"elective": ("yes", "no"), "elective_destination": ("hic", "lmic"),
+              "elective_place": ELECTIVE_PLACES, "elective_type": ELECTIVE_TYPES, "sex": ("female", "male")}
+    if origin.second_section is not None:
+        levels["section"] = (origin.main_section, origin.second_section.name)
+    return levels
+
+
 def unknown_metric(objective: str) -> str:
     """The error line for an ``objective`` that is no metric of the summary."""
     return (f"objective: {objective!r} is not a metric of summary.json; expected targets or one of "

@@ -11,7 +11,9 @@ Arguments are ``key=value`` like ``python -m sim``'s. This command's own keys: `
 (morris or sobol), ``trajectories`` (Morris, default 10), ``levels`` (Morris grid levels,
 default 4), ``samples`` (Sobol base sample N, a power of 2, default 64), ``groups``
 (Sobol: ``decision``, one factor per decision block such as ``params.returning``, or
-``none``, one per parameter), ``outcomes`` (comma-separated summary metrics),
+``none``, one per parameter), ``outcomes`` (comma-separated summary metrics or ``by_group``
+entries such as ``by_group.section.domestic.research_engagement_share``; every run saves all
+of them, so the same design with other outcomes reuses its runs),
 ``replications`` (runs per design point, averaged; default 1), ``jobs`` (worker processes,
 0 = one per core) and ``out`` (the output folder). Every other key is a model setting passed
 on as to ``python -m sim`` (``origin=romania``, ``scale=0.2``, ``seed=3``, ``experiment=...``,
@@ -141,10 +143,11 @@ def parse(argv: list[str]) -> Settings:
         s.groups = mine["groups"]
     if "outcomes" in mine:
         names = tuple(n.strip() for n in mine["outcomes"].split(",") if n.strip())
-        bad = [n for n in names if n not in SUMMARY_METRICS]
+        bad = [n for n in names if n not in SUMMARY_METRICS and not _is_group_metric(n)]
         if bad or not names:
             errors.append(f"outcomes: {', '.join(bad) or repr(mine['outcomes'])} not allowed; expected summary "
-                          f"metrics, comma-separated: {', '.join(SUMMARY_METRICS)}")
+                          f"metrics, comma-separated: {', '.join(SUMMARY_METRICS)}, or by_group entries such as "
+                          "by_group.sex.female.went_abroad_share")
         s.outcomes = names
     if "out" in mine:
         if not mine["out"].strip():
@@ -153,6 +156,24 @@ def parse(argv: list[str]) -> Settings:
     if errors:
         raise SensitivityError(errors)
     return s
+
+
+def _is_group_metric(name: str) -> bool:
+    from .metrics import is_metric_name
+
+    return name.startswith("by_group.") and not name.endswith("_n") and is_metric_name(name)
+
+
+def check_outcomes(outcomes: tuple[str, ...], origin: Any) -> None:
+    """Refuse ``by_group`` outcomes whose grouping or level the origin's summaries lack."""
+    from .metrics import group_levels
+
+    levels = group_levels(origin)
+    bad = [n for n in outcomes if _is_group_metric(n) and n.split(".")[2] not in levels.get(n.split(".")[1], ())]
+    if bad:
+        allowed = "; ".join(f"{g}: {', '.join(v)}" for g, v in levels.items())
+        raise SensitivityError([f"outcomes: {', '.join(bad)} not in origin {origin.name}'s by_group; its groupings "
+                                f"and levels are {allowed}"])
 
 
 def compose(overrides: list[str]):
@@ -286,10 +307,14 @@ def _done(folder: Path) -> pd.DataFrame:
 
 
 def scalar_metrics(summary: dict) -> dict[str, float]:
-    """The top-level scalar metrics of a summary (``None`` as NaN)."""
+    """The top-level scalar metrics of a summary and its ``by_group`` entries (as
+    ``by_group.section.domestic.research_engagement_share``), ``None`` as NaN."""
     from .metrics import SUMMARY_METRICS
+    from .tables import flatten
 
-    return {k: (np.nan if summary.get(k) is None else float(summary[k])) for k in SUMMARY_METRICS}
+    grouped = flatten(summary.get("by_group", {}), "by_group.")
+    return {k: (np.nan if v is None else float(v))
+            for k, v in [(k, summary.get(k)) for k in SUMMARY_METRICS] + sorted(grouped.items())}
 
 
 def evaluate(cfg: Any, tasks: list[tuple[int, dict]], folder: Path, workers: int, label: str,
@@ -346,12 +371,13 @@ def run(settings: Settings) -> Path:
     from . import ensemble, outputs, provenance
 
     cfg = compose(settings.overrides)
+    check_outcomes(settings.outcomes, cfg.origin)
     facs = provenance.factors(cfg, params=params_option(settings.overrides))
     grouped = settings.method == "sobol" and settings.groups == "decision"
     prob = problem(facs, grouped)
     spec = {"method": settings.method, "origin": cfg.origin.name, "overrides": sorted(settings.overrides),
             "seed": cfg.seed, "scale": cfg.scale, "years": cfg.years, "replications": settings.replications,
-            "outcomes": list(settings.outcomes), "factors": prob["names"], "tail": TAIL,
+            "factors": prob["names"], "tail": TAIL,
             **({"trajectories": settings.trajectories, "levels": settings.levels} if settings.method == "morris"
                else {"samples": settings.samples, "groups": settings.groups})}
     folder = settings.out or default_folder(spec)
@@ -374,7 +400,7 @@ def _run_locked(settings: Settings, cfg: Any, facs: list, prob: dict, spec: dict
     t0 = time.perf_counter()
     load0 = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     unit = unit_design(settings, prob, cfg.seed)
-    outputs.write_json(folder / DESIGN_FILE, {"spec": spec, "salib": salib_version,
+    outputs.write_json(folder / DESIGN_FILE, {"spec": spec, "outcomes": list(settings.outcomes), "salib": salib_version,
                                               "points": int(len(unit)), "runs": int(len(unit)) * settings.replications})
     values = point_values(cfg, facs, unit)
     seeds = [ensemble.replication_seed(cfg.seed, r) for r in range(settings.replications)]
@@ -385,6 +411,10 @@ def _run_locked(settings: Settings, cfg: Any, facs: list, prob: dict, spec: dict
     runs = evaluate(cfg, tasks, folder, workers, settings.method)
     t_runs = time.perf_counter() - t0
     runs.insert(1, "point", np.repeat(np.arange(len(unit)), settings.replications))
+    unsaved = [o for o in settings.outcomes if o not in runs.columns]
+    if unsaved:
+        raise SensitivityError([f"outcomes: {', '.join(unsaved)} not saved by the runs in {folder} (an older "
+                                "folder saves no by_group metrics); choose a new out= to run the design again"])
     means = runs.groupby("point")[list(settings.outcomes)].mean()
     design = pd.DataFrame(unit, columns=prob["names"])
     outputs.write_parquet(folder / "design.parquet", design)

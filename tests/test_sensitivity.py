@@ -135,6 +135,30 @@ def test_evaluate_resumes_and_reuses_finished_points(cfg, facs, tmp_path, monkey
     alone = ensemble.run_one(ensemble.Plan(provenance.apply(cfg, tasks[1][1]), 7), 0)
     assert both.loc[1, "graduates_total"] == alone.summary["graduates_total"]
     assert both.loc[1, "went_abroad_share"] == pytest.approx(alone.summary["went_abroad_share"], nan_ok=True)
+    # by_group metrics are saved too (a calibration target may be one); they used to be dropped
+    key = "by_group.sex.female.went_abroad_share"
+    assert both.loc[1, key] == pytest.approx(alone.summary["by_group"]["sex"]["female"]["went_abroad_share"],
+                                             nan_ok=True)
+    assert both.loc[1, "by_group.sex.female.graduates_total"] == alone.summary["by_group"]["sex"]["female"][
+        "graduates_total"]
+
+
+def test_by_group_outcomes_are_checked_against_the_origin(cfg):
+    from sim import metrics
+
+    assert sensitivity.parse(["outcomes=by_group.sex.female.went_abroad_share"]).outcomes == (
+        "by_group.sex.female.went_abroad_share",)
+    with pytest.raises(sensitivity.SensitivityError, match="outcomes: by_group.sex.female.nope"):
+        sensitivity.parse(["outcomes=by_group.sex.female.nope"])
+    sensitivity.check_outcomes(("by_group.sex.male.publication_share",), cfg.origin)
+    with pytest.raises(sensitivity.SensitivityError, match="section") as err:
+        sensitivity.check_outcomes(("by_group.section.domestic.publication_share",), cfg.origin)
+    assert len(err.value.lines) == 1
+    romania = load_config(["origin=romania", *TINY])
+    sensitivity.check_outcomes(("by_group.section.international.publication_share",), romania.origin)
+    # the levels the check allows are exactly the ones a summary holds
+    summary = ensemble.run_one(ensemble.Plan(romania, 1), 0).summary
+    assert {g: tuple(v) for g, v in summary["by_group"].items()} == metrics.group_levels(romania.origin)
 
 
 @pytest.mark.slow
@@ -197,13 +221,26 @@ def test_calibrate_bad_input(tmp_path):
     r = run_cmd("sim.calibrate", ["population=1", "ship=maybe", "parameters=params.nope"], tmp_path)
     _one_line_each(r, ["population", "ship"])
     r = run_cmd("sim.calibrate", ["origin=lmic", "parameters=params.nope"], tmp_path)
-    _one_line_each(r, ["origin"])  # no targets for lmic
+    _one_line_each(r, ["parameters"])
+
+
+def test_calibrate_refuses_an_origin_without_targets(tmp_path, monkeypatch):
+    from sim import calibrate, targets
+
+    monkeypatch.setattr(targets, "TARGETS_DIR", tmp_path)  # an origin nobody wrote targets for
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(sensitivity.SensitivityError) as err:
+        calibrate.run(["origin=lmic", "parameters=params.elective.apply_base", *TINY])
+    assert len(err.value.lines) == 1 and err.value.lines[0].startswith("origin:")
+    assert not (tmp_path / "results").exists()
 
 
 def test_posterior_mode_without_a_posterior_is_one_line(tmp_path):
-    r = run_cmd("sim", ["origin=lmic", "params.uncertainty=posterior", *TINY, "hydra.run.dir=out"], tmp_path)
+    # every shipped origin has a posterior; a user's own origin (renamed) has none
+    r = run_cmd("sim", ["origin.name=elsewhere", "params.uncertainty=posterior", *TINY, "hydra.run.dir=out"],
+                tmp_path)
     _one_line_each(r, ["params.uncertainty"])
-    assert "lmic" in r.stderr and not (tmp_path / "out").exists()
+    assert "'elsewhere'" in r.stderr and not (tmp_path / "out").exists()
 
 
 # --- posterior draws ----------------------------------------------------------------------------
@@ -284,6 +321,9 @@ def test_calibrate_command_with_its_default_folder(tmp_path):
     assert meta["command"].startswith("python -m sim.calibrate origin=japan")
     report = __import__("json").loads((folder / "calibration.json").read_text())
     assert [g["t"] for g in report["generations"]] == [0, 1]
+    progress = [ln for ln in r.stderr.splitlines() if ln.startswith("calibrate: ")]
+    assert progress[0].startswith("calibrate: generation 1 of at most 2: epsilon ")
+    assert sum("accepted 10 of" in ln for ln in progress) == 2, r.stderr
     assert report["generations"][1]["epsilon"] <= report["generations"][0]["epsilon"]
     assert report["predictive_check"]["replications"] == 4
     comparison = pd.read_csv(folder / "posterior_vs_prior.csv")
