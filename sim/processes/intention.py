@@ -116,10 +116,13 @@ class Intention(Process):
         cfg = model.cfg
         self.coef = kernels.coefficients(cfg.params.intention)
         self.act = kernels.coefficients(cfg.params.pathway)
-        self.pending = np.empty(1024, kernels.record_type(PENDING))
-        self.pending_year = np.empty(1024, np.int16)
+        # room for everyone the run holds from the start: growing by copies cost more than the
+        # rules; pages never written are never committed, so unused room costs no memory
+        room = max(1024, model.pop.capacity)
+        self.pending = np.empty(room, kernels.record_type(PENDING))
+        self.pending_year = np.empty(room, np.int16)
         self.n_pending = 0
-        self.intenders = np.empty(1024, kernels.record_type(INTENDER))
+        self.intenders = np.empty(room, kernels.record_type(INTENDER))
         self.n_intenders = 0
         self.ctx = None
         self.quality_floor = model.cfg.origin.training_quality_baseline
