@@ -285,8 +285,9 @@ class CareerModel(mesa.Model):
         """The drawn cohort enters medical school."""
         pop, n = self.pop, self.intake
         ids = pop.admit(n)
-        pop.stage[ids] = STUDENT
-        pop.stage_since[ids] = self.year
+        lo = pop.n - n  # the cohort's ids are contiguous: slices, not scattered writes
+        pop.stage[lo:pop.n] = STUDENT
+        pop.stage_since[lo:pop.n] = self.year
         self.stocks[STUDENT] += n
         if self.materialize_agents:
             for agent in Person.create_agents(self, n, list(ids)):
