@@ -366,16 +366,33 @@ def in_stage(ids, stage, s):
 
 
 @compiled
-def still_mobile(ids, stage):
-    """The ids on the pathway abroad, abroad or returned (not at home without having gone, nor gone)."""
+def still_mobile(ids, fixed, stage):
+    """The ids on the pathway abroad, abroad or returned (not at home without having gone,
+    nor gone), and their records (``fixed``, one per id)."""
     out = np.empty(ids.shape[0], np.int64)
+    out_fixed = np.empty(ids.shape[0], fixed.dtype)
     n = 0
     for j in range(ids.shape[0]):
         s = stage[ids[j]]
         if s >= 3 and s <= 8:  # preparing_abroad .. returned_academic (sim.population.STAGES)
             out[n] = ids[j]
+            out_fixed[n] = fixed[j]
             n += 1
-    return out[:n]
+    return out[:n], out_fixed[:n]
+
+
+@compiled
+def fixed_records(ids, cohort, home_ties, partner_age, child_age, care_age, retire_age, out):
+    """Fill ``out`` (records of ``sim.population.MOBILE_FIXED``) with the fields of ``ids``."""
+    for j in range(ids.shape[0]):
+        i = ids[j]
+        e = out[j]
+        e.cohort = cohort[i]
+        e.home_ties = home_ties[i]
+        e.partner_age = partner_age[i]
+        e.child_age = child_age[i]
+        e.care_age = care_age[i]
+        e.retire_age = retire_age[i]
 
 
 @compiled

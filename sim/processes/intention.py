@@ -194,7 +194,7 @@ class Intention(Process):
             self.intenders, self.n_intenders, year, pop.stage, pop.intending, pop.pathway_year, pop.attempt_since,
             pop.attempts, refusal, model.cfg.params.intention.lapse_annual, self._context(model), self.key_pathway,
             self.act, model.ref)
-        model.mobile = np.concatenate([model.mobile, acting])  # at home until now, so not in it yet
+        model.join_mobile(acting)
         model.move(acting, PREPARING, "pathway_start")
         flow["pathway_starts"] += len(acting)
         flow["intentions_lapsed"] += len(lapsing)
