@@ -138,18 +138,8 @@ class Population:
         self.capacity = max(int(capacity), 1)
         self.n = 0          # people who have entered: ids 0..n-1
         self.drawn = 0      # people whose attributes are drawn (future entrants included)
-        # fields filled with the same non-zero value (NO_YEAR, NONE) share one block, a row
-        # each: one large allocation is filled in far fewer page faults than a dozen small ones
-        filled: dict[tuple, list[str]] = {}
         for name, (dtype, fill) in FIELDS.items():
-            if fill is DRAWN or fill == 0:
-                setattr(self, name, _allocate(self.capacity, dtype, fill))
-            else:
-                filled.setdefault((np.dtype(dtype), fill), []).append(name)
-        for (dtype, fill), names in filled.items():
-            block = np.full((len(names), self.capacity), fill, dtype=dtype)
-            for row, name in zip(block, names):
-                setattr(self, name, row)
+            setattr(self, name, _allocate(self.capacity, dtype, fill))
 
     def reserve(self, k: int) -> np.ndarray:
         """The next ``k`` ids, for people drawn now who enter later (see :meth:`admit`)."""
