@@ -226,17 +226,25 @@ def logit(p: float) -> float:
 _BINS = 64
 # log-odds of the lower edge of each of _BINS equal bins of [0, 1)
 _LOGIT_FLOOR = np.array([-np.inf] + [math.log(b / (_BINS - b)) for b in range(1, _BINS)])
+# log-odds of the upper edge of each bin, plus a margin (1e-9) far above the rounding of the
+# logarithm and of expit: at or above it, expit(x) exceeds every uniform of the bin
+_LOGIT_CEIL = np.array([math.log((b + 1) / (_BINS - b - 1)) + 1e-9 for b in range(_BINS - 1)] + [np.inf])
 
 
 @compiled
 def happens(u: float, x: float) -> bool:
     """Whether an event with log-odds ``x`` happens to a person whose uniform is ``u``: ``u < expit(x)``.
 
-    Most events in a year are unlikely, so a table is tried first: if ``x`` is below the
-    log-odds of the lower edge of ``u``'s bin, then ``expit(x) < u`` and no exponential is needed.
+    A table of the bins of ``u`` is tried first: if ``x`` is below the log-odds of the lower
+    edge of ``u``'s bin, then ``expit(x) < u``; if it is above those of the upper edge (with a
+    margin), then ``expit(x) > u``; only in between is the exponential needed (``u * _BINS``
+    is exact, so ``u`` lies inside its bin).
     """
-    if x < _LOGIT_FLOOR[int(u * _BINS)]:
+    k = int(u * _BINS)
+    if x < _LOGIT_FLOOR[k]:
         return False
+    if x >= _LOGIT_CEIL[k]:
+        return True
     return u < expit(x)
 
 
@@ -358,16 +366,33 @@ def in_stage(ids, stage, s):
 
 
 @compiled
-def still_mobile(ids, stage):
-    """The ids on the pathway abroad, abroad or returned (not at home without having gone, nor gone)."""
+def still_mobile(ids, fixed, stage):
+    """The ids on the pathway abroad, abroad or returned (not at home without having gone,
+    nor gone), and their records (``fixed``, one per id)."""
     out = np.empty(ids.shape[0], np.int64)
+    out_fixed = np.empty(ids.shape[0], fixed.dtype)
     n = 0
     for j in range(ids.shape[0]):
         s = stage[ids[j]]
         if s >= 3 and s <= 8:  # preparing_abroad .. returned_academic (sim.population.STAGES)
             out[n] = ids[j]
+            out_fixed[n] = fixed[j]
             n += 1
-    return out[:n]
+    return out[:n], out_fixed[:n]
+
+
+@compiled
+def fixed_records(ids, cohort, home_ties, partner_age, child_age, care_age, retire_age, out):
+    """Fill ``out`` (records of ``sim.population.MOBILE_FIXED``) with the fields of ``ids``."""
+    for j in range(ids.shape[0]):
+        i = ids[j]
+        e = out[j]
+        e.cohort = cohort[i]
+        e.home_ties = home_ties[i]
+        e.partner_age = partner_age[i]
+        e.child_age = child_age[i]
+        e.care_age = care_age[i]
+        e.retire_age = retire_age[i]
 
 
 @compiled

@@ -40,8 +40,8 @@ from .agents import Person
 from .config import SimConfig, neutral_policy, validate, with_values
 from .events import CAUSE, ENTRY_FROM, EventLog
 from .network import Network
-from .population import (EXITED, HOME_PRACTICE, HOME_TRAINING, PRACTISING_ABROAD, PREPARING, RETURNED, STAGES,
-                         STUDENT, TRAINING_ABROAD, Population)
+from .population import (EXITED, HOME_PRACTICE, HOME_TRAINING, MOBILE_FIXED, PRACTISING_ABROAD, PREPARING, RETURNED,
+                         STAGES, STUDENT, TRAINING_ABROAD, Population)
 from .processes import abroad, electives, exams, feedback, intention, life, match, research, returnees, school
 from .streams import Streams
 
@@ -226,6 +226,7 @@ class CareerModel(mesa.Model):
         # bookkeeping that keeps the yearly step off full-population scans
         self.stocks = np.zeros(len(STAGES), dtype=np.int64)  # current stock by stage
         self.mobile = np.empty(0, dtype=np.int64)             # everyone on the pathway, abroad or returned
+        self.mobile_fixed = np.empty(0, kernels.record_type(MOBILE_FIXED))  # and what never changes of them
         self.processes = {}
         for cls in PROCESSES:
             process = cls(self)
@@ -285,8 +286,9 @@ class CareerModel(mesa.Model):
         """The drawn cohort enters medical school."""
         pop, n = self.pop, self.intake
         ids = pop.admit(n)
-        pop.stage[ids] = STUDENT
-        pop.stage_since[ids] = self.year
+        lo = pop.n - n  # the cohort's ids are contiguous: slices, not scattered writes
+        pop.stage[lo:pop.n] = STUDENT
+        pop.stage_since[lo:pop.n] = self.year
         self.stocks[STUDENT] += n
         if self.materialize_agents:
             for agent in Person.create_agents(self, n, list(ids)):
@@ -356,6 +358,15 @@ class CareerModel(mesa.Model):
         hi = min((last + 1 - self.first_cohort) * self.intake, self.pop.n)
         return lo, max(lo, hi)
 
+    def join_mobile(self, ids: np.ndarray) -> None:
+        """``ids`` (at home until now, so not in ``mobile`` yet) start the pathway: append them."""
+        pop = self.pop
+        fixed = np.empty(len(ids), self.mobile_fixed.dtype)
+        kernels.fixed_records(ids, pop.cohort, pop.home_ties, pop.partner_age, pop.child_age, pop.care_age,
+                              pop.retire_age, fixed)
+        self.mobile = np.concatenate([self.mobile, ids])
+        self.mobile_fixed = np.concatenate([self.mobile_fixed, fixed])
+
     def mobile_in(self, stage: int) -> np.ndarray:
         """Ids now in ``stage`` among those on the pathway, abroad or back (``mobile``: everyone who
         started the pathway this year or is still on it, abroad, or a returnee)."""
@@ -390,7 +401,8 @@ class CareerModel(mesa.Model):
         self.flow = dict.fromkeys(FLOWS, 0)
         for process in self.processes.values():
             process.step(self)
-        self.mobile = kernels.still_mobile(self.mobile, self.pop.stage)  # no longer visit those gone or back home
+        # no longer visit those gone or back home
+        self.mobile, self.mobile_fixed = kernels.still_mobile(self.mobile, self.mobile_fixed, self.pop.stage)
         if self.year >= 1:
             self.record()
 

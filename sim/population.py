@@ -41,6 +41,13 @@ NO_YEAR = -32768  # "not yet" for year fields (spin-up years are 0 and below, so
 
 DRAWN = None  # fill value of fields that set-up draws for everyone (allocated, not filled)
 
+# What the yearly rules of those on the pathway, abroad or back read of a person that never
+# changes after the draw, one record per person in ``model.mobile`` (``model.mobile_fixed``):
+# those people are scattered over the population, so one record beside the list replaces
+# a cache miss per field.
+MOBILE_FIXED = np.dtype([("cohort", np.int16), ("home_ties", np.float32), ("partner_age", np.float32),
+                         ("child_age", np.float32), ("care_age", np.float32), ("retire_age", np.float32)], align=True)
+
 # name -> (dtype, fill value). Years are simulation years (t, see sim.model); ages are
 # years of age. Everything a person will ever be is drawn when the run is set up.
 FIELDS: dict[str, tuple[type, object]] = {

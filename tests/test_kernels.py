@@ -41,6 +41,19 @@ def test_happens_is_u_below_the_logistic_of_x():
     assert not k.happens(0.5, -0.01) and k.happens(0.49, 0.0) and not k.happens(0.999, 6.0)
 
 
+def test_happens_decides_likely_events_from_the_table_exactly_at_the_bin_edges():
+    # uniforms just below each bin's upper edge, log-odds at, just below and just above the
+    # table's threshold: the table's "happens" never disagrees with u < expit(x)
+    k.compile_all()
+    edges = np.arange(1, 64) / 64
+    us = np.concatenate([np.nextafter(edges, 0), edges - 1e-12, edges - 1e-3])
+    thresholds = k._LOGIT_CEIL[:-1]
+    xs = np.concatenate([thresholds, np.nextafter(thresholds, -np.inf), thresholds - 1e-9,
+                         np.log(edges / (1 - edges)), [np.inf]])
+    assert all(k.happens(u, x) == (u < k.expit(x)) for u in us for x in xs)
+    assert k.happens(0.5, math.log(33 / 31) + 1e-9)  # above its bin's upper edge: decided by the table
+
+
 def test_coefficients_carry_every_number_and_the_logit_of_each_probability():
     cfg = load_config([])
     p = cfg.params.returning

@@ -75,11 +75,10 @@ class Abroad(Process):
         home = model.processes["returnees"]
         ctx = self._context(model)
         quits, back, forced, stay, back_practising = decisions(
-            model.mobile, year, pop.stage, pop.stage_since, pop.training_end, pop.training_done_year, pop.visa,
-            pop.waiver, cfg.params.returning.during_training_annual, cfg.destination.waiver_prob,
-            model.policy.home_return_requirement, pop.cohort, pop.home_ties, pop.wish_improve, pop.abroad_since,
-            pop.partner_age, pop.child_age, pop.care_age, pop.retire_age, ctx, self.key, self.key_visa, self.coef,
-            model.ref)
+            model.mobile, model.mobile_fixed, year, pop.stage, pop.stage_since, pop.training_end,
+            pop.training_done_year, pop.visa, pop.waiver, cfg.params.returning.during_training_annual,
+            cfg.destination.waiver_prob, model.policy.home_return_requirement, pop.wish_improve, pop.abroad_since,
+            ctx, self.key, self.key_visa, self.coef, model.ref)
         home.return_home(model, quits, "returned_during_training")
         home.return_home(model, back, "returned")
         # J-1 holders who want to stay need a waiver of the home-residence requirement
@@ -117,24 +116,23 @@ def family_abroad(age, spell_age, partner_age, child_age, care_age, dependent_ye
 
 
 @kernels.compiled
-def returns_home(p, ref, i, year, at_training_end, cohort, home_ties, wish_improve, abroad_since, training_done_year,
-                 partner_age, child_age, care_age, retire_age, ctx, key):
-    """Whether person ``i``, abroad, goes home this year (:func:`return_logit`)."""
-    age = ctx[0] + (year - cohort[i])
-    spell_age = ctx[0] + (abroad_since[i] - cohort[i])
-    care, partner_home, partner_abroad, children = family_abroad(age, spell_age, partner_age[i], child_age[i],
-                                                                 care_age[i], ctx[3], ctx[4])
-    near = retire_age[i] - age <= p.near_retirement_years
+def returns_home(p, ref, i, f, year, at_training_end, wish_improve, abroad_since, training_done_year, ctx, key):
+    """Whether person ``i``, abroad, goes home this year (:func:`return_logit`); ``f`` is their
+    record of what never changes (``sim.population.MOBILE_FIXED``)."""
+    age = ctx[0] + (year - f.cohort)
+    spell_age = ctx[0] + (abroad_since[i] - f.cohort)
+    care, partner_home, partner_abroad, children = family_abroad(age, spell_age, f.partner_age, f.child_age,
+                                                                 f.care_age, ctx[3], ctx[4])
+    near = f.retire_age - age <= p.near_retirement_years
     since = year - training_done_year[i] if training_done_year[i] != NO_YEAR else 0
-    x = return_logit(p, ref, home_ties[i], care, partner_home, partner_abroad, children, near, wish_improve[i],
+    x = return_logit(p, ref, f.home_ties, care, partner_home, partner_abroad, children, near, wish_improve[i],
                      ctx[1], ctx[2], since, at_training_end)
     return kernels.happens(kernels.uniform_at(key, i), x)
 
 
 @kernels.compiled
-def decisions(mobile, year, stage, stage_since, training_end, training_done_year, visa, waiver, during_annual,
-              waiver_prob, home_rule, cohort, home_ties, wish_improve, abroad_since, partner_age, child_age, care_age,
-              retire_age, ctx, base, base_visa, coef, reference):
+def decisions(mobile, fixed, year, stage, stage_since, training_end, training_done_year, visa, waiver, during_annual,
+              waiver_prob, home_rule, wish_improve, abroad_since, ctx, base, base_visa, coef, reference):
     """The year's decisions of everyone abroad (in ``mobile``), in one pass.
 
     Those training: before the end of training (from the year after arrival) some go home;
@@ -158,9 +156,8 @@ def decisions(mobile, year, stage, stage_since, training_end, training_done_year
         i = mobile[j]
         s = stage[i]
         if s == PRACTISING_ABROAD:
-            if stage_since[i] < year and returns_home(p, ref, i, year, 0.0, cohort, home_ties, wish_improve,
-                                                      abroad_since, training_done_year, partner_age, child_age,
-                                                      care_age, retire_age, ctx, key_choice):
+            if stage_since[i] < year and returns_home(p, ref, i, fixed[j], year, 0.0, wish_improve, abroad_since,
+                                                      training_done_year, ctx, key_choice):
                 back_practising[npr] = i
                 npr += 1
             continue
@@ -172,8 +169,8 @@ def decisions(mobile, year, stage, stage_since, training_end, training_done_year
                 nq += 1
             continue
         training_done_year[i] = year
-        if returns_home(p, ref, i, year, 1.0, cohort, home_ties, wish_improve, abroad_since, training_done_year,
-                        partner_age, child_age, care_age, retire_age, ctx, key_choice):
+        if returns_home(p, ref, i, fixed[j], year, 1.0, wish_improve, abroad_since, training_done_year, ctx,
+                        key_choice):
             back[nb] = i
             nb += 1
             continue

@@ -116,10 +116,13 @@ class Intention(Process):
         cfg = model.cfg
         self.coef = kernels.coefficients(cfg.params.intention)
         self.act = kernels.coefficients(cfg.params.pathway)
-        self.pending = np.empty(1024, kernels.record_type(PENDING))
-        self.pending_year = np.empty(1024, np.int16)
+        # room for everyone the run holds from the start: growing by copies cost more than the
+        # rules; pages never written are never committed, so unused room costs no memory
+        room = max(1024, model.pop.capacity)
+        self.pending = np.empty(room, kernels.record_type(PENDING))
+        self.pending_year = np.empty(room, np.int16)
         self.n_pending = 0
-        self.intenders = np.empty(1024, kernels.record_type(INTENDER))
+        self.intenders = np.empty(room, kernels.record_type(INTENDER))
         self.n_intenders = 0
         self.ctx = None
         self.quality_floor = model.cfg.origin.training_quality_baseline
@@ -191,7 +194,7 @@ class Intention(Process):
             self.intenders, self.n_intenders, year, pop.stage, pop.intending, pop.pathway_year, pop.attempt_since,
             pop.attempts, refusal, model.cfg.params.intention.lapse_annual, self._context(model), self.key_pathway,
             self.act, model.ref)
-        model.mobile = np.concatenate([model.mobile, acting])  # at home until now, so not in it yet
+        model.join_mobile(acting)
         model.move(acting, PREPARING, "pathway_start")
         flow["pathway_starts"] += len(acting)
         flow["intentions_lapsed"] += len(lapsing)

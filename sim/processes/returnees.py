@@ -114,11 +114,10 @@ class Returnees(Process):
                         o.reintegration_difficulty * (1 - pol.reintegration_support),
                         dest.home_residence_years if pol.home_return_requirement else 0.0,
                         lp.children_dependent_years, lp.parents_care_years])
-        who, leaving = decisions(model.mobile, year, pop.stage, pop.stage_since, pop.cohort, pop.kt, pop.sector,
-                                 pop.home_ties, pop.forced, pop.return_year, pop.abroad_since, pop.spells,
-                                 pop.reemigration_year, pop.visa, pop.partner_age, pop.child_age, pop.care_age,
-                                 rate, rate * p.drift_kt_failed_factor, ctx, self.key_sector, self.key_reemigration,
-                                 self.coef, model.ref)
+        who, leaving = decisions(model.mobile, model.mobile_fixed, year, pop.stage, pop.stage_since, pop.kt,
+                                 pop.sector, pop.forced, pop.return_year, pop.abroad_since, pop.spells,
+                                 pop.reemigration_year, pop.visa, rate, rate * p.drift_kt_failed_factor, ctx,
+                                 self.key_sector, self.key_reemigration, self.coef, model.ref)
         model.move(who, RETURNED_PRIVATE, "sector_switch")
         # leaving again
         if len(leaving):
@@ -199,9 +198,8 @@ def reemigration_logit(p, ref, kt_failed, private, reintegration_eff, income_gap
 
 
 @kernels.compiled
-def decisions(mobile, year, stage, stage_since, cohort, kt, sector, home_ties, forced, return_year, abroad_since,
-              spells, reemigration_year, visa, partner_age, child_age, care_age, rate, rate_kt_failed, ctx,
-              base_sector, base, coef, reference):
+def decisions(mobile, fixed, year, stage, stage_since, kt, sector, forced, return_year, abroad_since, spells,
+              reemigration_year, visa, rate, rate_kt_failed, ctx, base_sector, base, coef, reference):
     """The year's decisions of the returnees since an earlier year (in ``mobile``), in one pass.
 
     Drift: those in the public sector move to private practice with yearly ``rate``
@@ -227,8 +225,7 @@ def decisions(mobile, year, stage, stage_since, cohort, kt, sector, home_ties, f
             drifting[nd] = i
             nd += 1
             continue
-        if _leaves_again(p, ref, i, year, cohort, kt, sector, home_ties, forced, return_year, abroad_since,
-                         partner_age, child_age, care_age, ctx, key):
+        if _leaves_again(p, ref, i, fixed[j], year, kt, sector, forced, return_year, abroad_since, ctx, key):
             k = s - RETURNED_PUBLIC
             by_sector[k, counts[k]] = i
             counts[k] += 1
@@ -247,17 +244,17 @@ def decisions(mobile, year, stage, stage_since, cohort, kt, sector, home_ties, f
 
 
 @kernels.compiled
-def _leaves_again(p, ref, i, year, cohort, kt, sector, home_ties, forced, return_year, abroad_since, partner_age,
-                  child_age, care_age, ctx, key):
-    """Whether returnee ``i`` emigrates again this year (:func:`reemigration_logit`)."""
+def _leaves_again(p, ref, i, f, year, kt, sector, forced, return_year, abroad_since, ctx, key):
+    """Whether returnee ``i`` emigrates again this year (:func:`reemigration_logit`); ``f`` is
+    their record of what never changes (``sim.population.MOBILE_FIXED``)."""
     since = year - return_year[i]
     if forced[i] and since < ctx[3]:
         return False
-    age = ctx[0] + (year - cohort[i])
-    spell_age = ctx[0] + (abroad_since[i] - cohort[i])
-    back_age = ctx[0] + (return_year[i] - cohort[i])
-    _, _, care = life.family(age, partner_age[i], child_age[i], care_age[i], ctx[4], ctx[5])
-    met_abroad = life.partner_abroad(age, partner_age[i], spell_age, back_age)
-    x = reemigration_logit(p, ref, not kt[i], sector[i] == 1, ctx[2], ctx[1], met_abroad, home_ties[i], care,
+    age = ctx[0] + (year - f.cohort)
+    spell_age = ctx[0] + (abroad_since[i] - f.cohort)
+    back_age = ctx[0] + (return_year[i] - f.cohort)
+    _, _, care = life.family(age, f.partner_age, f.child_age, f.care_age, ctx[4], ctx[5])
+    met_abroad = life.partner_abroad(age, f.partner_age, spell_age, back_age)
+    x = reemigration_logit(p, ref, not kt[i], sector[i] == 1, ctx[2], ctx[1], met_abroad, f.home_ties, care,
                            since, age, forced[i])
     return kernels.happens(kernels.uniform_at(key, i), x)
