@@ -57,3 +57,19 @@ def test_phase_timer_splits_the_year_into_parts_and_compiled_loops(capsys):
     assert 0 < sum(part_ms) <= year_ms * 1.001  # the parts are inside the year
     assert "in compiled loops:" in out and "research_engagement" in out.split("in compiled loops:")[1]
     assert research.research_engagement is compiled  # the timers are removed afterwards
+
+
+def test_paired_refuses_a_baseline_it_would_not_measure(tmp_path, capsys):
+    """A folder that is no checkout, and an interpreter that imports this checkout's package
+    (which would compare this version with itself), are refused before anything runs."""
+    import paired
+
+    assert paired.main([str(tmp_path)]) == 2
+    assert "baseline" in capsys.readouterr().err
+    baseline = tmp_path / "other"
+    (baseline / "benchmarks").mkdir(parents=True)
+    (baseline / "benchmarks" / "run.py").write_text("")
+    assert paired.main([str(baseline), "--baseline-python", sys.executable, "--out", str(tmp_path / "p.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --baseline-python:") and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "p.json").exists()
