@@ -4,7 +4,7 @@
 
     python -m sim.calibrate origin=japan                              # parameters from the latest Morris screen
     python -m sim.calibrate origin=japan population=100 generations=5 replications=2 scale=0.1
-    python -m sim.calibrate origin=japan parameters=params.elective.base_annual,origin.electives.hic_slots
+    python -m sim.calibrate origin=japan parameters=params.elective.apply_base,origin.electives.hic_slots
     python -m sim.calibrate origin=japan ship=true                    # also write configs/posterior/japan.parquet
 
 This command's keys: ``origin``; ``sensitivity`` (a Morris folder of ``python -m
@@ -249,6 +249,9 @@ def parse(argv: list[str]) -> tuple[dict[str, Any], list[str]]:
         opts["parameters"] = [k.strip() for k in mine["parameters"].split(",") if k.strip()]
         if not opts["parameters"]:
             errors.append("parameters: empty; expected dotted keys, comma-separated")
+        twice = [k for k in dict.fromkeys(opts["parameters"]) if opts["parameters"].count(k) > 1]
+        if twice:
+            errors.append(f"parameters: {', '.join(twice)} given twice; give each parameter once")
     for key in ("sensitivity", "out"):
         if key in mine:
             opts[key] = Path(mine[key])
@@ -269,7 +272,7 @@ def run(argv: list[str]) -> Path:
     from .targets import TargetsError, load_targets, targets_path
 
     opts, overrides = parse(argv)
-    cfg = compose(overrides)
+    cfg = compose(overrides, OWN_KEYS, "sim.calibrate")
     origin = cfg.origin.name
     try:
         _, targets = load_targets(targets_path(origin))
@@ -289,7 +292,9 @@ def run(argv: list[str]) -> Path:
             raise SensitivityError([f"sensitivity: no Morris screen for origin {origin!r} under results/sensitivity/; "
                                     f"run `python -m sim.sensitivity method=morris origin={origin}` first, or give "
                                     "parameters=..."])
+        _check_screen(folder, cfg)
         keys, scores, chosen_from = influential(folder, targets, opts["top"])
+    _say(f"calibrating {len(keys)} parameters ({chosen_from}): {', '.join(keys)}")
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d_%H-%M-%S")
     out = opts["out"] or RESULTS / f"{origin}_{stamp}"
     if out.exists() and any(out.iterdir()):
@@ -335,9 +340,49 @@ def run(argv: list[str]) -> Path:
                                                  "runs": model.count * opts["replications"],
                                                  "predictive_check": check})
     outputs.write_with(out / "posterior.png", lambda p: plot(model, keys, values, np.asarray(weights), p, origin))
+    if check:
+        _say(f"predictive check: {round(check['share_meeting_every_target'] * check['replications'])} of "
+             f"{check['replications']} replications met every target")
     if opts["ship"]:
+        path = posterior.posterior_path(origin)
+        before = _describe(path)
         posterior.write(origin, values, weights, meta)
+        _say(f"installed {path.relative_to(resources.CONFIG_DIR.parent)} ({before or 'new'}; now "
+             f"{len(weights)} particles, {cfg.years} years, effective sample size "
+             f"{meta['effective_sample_size']}); configs/posterior/README.md lists what made each posterior")
     return out
+
+
+def _say(line: str) -> None:
+    print(f"calibrate: {line}", file=sys.stderr, flush=True)
+
+
+def _describe(path: Path) -> str | None:
+    """What an installed posterior holds, for the line that says it was replaced."""
+    from . import posterior
+
+    if not path.is_file():
+        return None
+    try:
+        _, _, weights, meta = posterior.load(path.stem, path.parent)
+    except Exception:  # an unreadable file is replaced all the same
+        return "replaced an unreadable file"
+    return (f"replaced {len(weights)} particles of {meta.get('date', 'an unknown date')}, "
+            f"{meta.get('years', '?')} years, effective sample size {meta.get('effective_sample_size', '?')}")
+
+
+def _check_screen(folder: Path, cfg: Any) -> None:
+    """Refuse a screen of another origin; say when its years or scale differ from this run's."""
+    spec = json.loads((folder / "design.json").read_text(encoding="utf-8")).get("spec", {})
+    if spec.get("origin") != cfg.origin.name:
+        raise SensitivityError([f"sensitivity: {folder} is a screen of origin {spec.get('origin')!r}, not "
+                                f"{cfg.origin.name!r}; give a screen of {cfg.origin.name!r} (python -m "
+                                f"sim.sensitivity method=morris origin={cfg.origin.name})"])
+    differ = [f"{k} {spec.get(k)} (here {getattr(cfg, k)})" for k in ("years", "scale")
+              if spec.get(k) is not None and spec.get(k) != getattr(cfg, k)]
+    if differ:
+        _say(f"note: the screen {folder} ran with {', '.join(differ)}; its ranking of parameters may differ "
+             "from this calibration's")
 
 
 def _abc(model: Calibration, keys: list[str], opts: dict, out: Path, seed: int):

@@ -39,6 +39,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ TAIL = 0.005            # the design spans each prior's central 1 - 2 * TAIL
 METHODS = ("morris", "sobol")
 OWN_KEYS = ("method", "trajectories", "levels", "samples", "groups", "outcomes", "replications", "jobs", "out")
 DESIGN_FILE = "design.json"
+FIGURES = ("morris_mu_star_sigma.png", "ranked.png")
 EVALUATIONS = "evaluations"
 
 
@@ -176,15 +178,34 @@ def check_outcomes(outcomes: tuple[str, ...], origin: Any) -> None:
                                 f"and levels are {allowed}"])
 
 
-def compose(overrides: list[str]):
-    """The model configuration of the overrides, checked (one line per problem)."""
+_UNKNOWN_TOP = re.compile(r"^([A-Za-z_]\w*): unknown key; allowed here: (.*)$")
+RUN_ONLY_KEYS = ("objective", "replications", "jobs")  # python -m sim's run keys, not model settings
+
+
+def compose(overrides: list[str], own: tuple[str, ...] = OWN_KEYS, command: str = "sim.sensitivity"):
+    """The model configuration of the overrides, checked (one line per problem). An unknown
+    top-level key lists this command's keys (``own``) with the model's; ``python -m sim``'s
+    run keys that the command does not take (``objective``) are refused."""
     from .checks import UserError
     from .compose import load_config
 
+    errors = [f"{k}: not a key of python -m {command} (it is one of python -m sim's run keys); allowed here: "
+              f"{', '.join(own)}, or model settings" for k in dict.fromkeys(o.partition("=")[0].lstrip("+~")
+                                                                             for o in overrides)
+              if k in RUN_ONLY_KEYS and k not in own]
+    if errors:
+        raise SensitivityError(errors)
     try:
         cfg = load_config(overrides)
     except UserError as err:
-        raise SensitivityError(err.lines) from None
+        lines = []
+        for line in err.lines:
+            m = _UNKNOWN_TOP.match(line)
+            if m:
+                keys = sorted((set(m.group(2).split(", ")) - set(RUN_ONLY_KEYS)) | set(own))
+                line = f"{m.group(1)}: unknown key; allowed here: {', '.join(keys)}"
+            lines.append(line)
+        raise SensitivityError(lines) from None
     if cfg.params.uncertainty != "central":
         raise SensitivityError([f"params.uncertainty: {cfg.params.uncertainty!r} is not allowed here; the design "
                                 "sets the parameters itself (leave it at central)"])
@@ -432,6 +453,8 @@ def _run_locked(settings: Settings, cfg: Any, facs: list, prob: dict, spec: dict
     indices = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     outputs.write_text(folder / "indices.csv", indices.to_csv(index=False, float_format="%.6g"))
     outputs.write_text(folder / "top10.md", top_table(indices, settings, 10))
+    for figure in FIGURES:  # an earlier analysis's figures (other outcomes) must not outlive its indices
+        (folder / figure).unlink(missing_ok=True)
     if len(indices):
         if settings.method == "morris":
             outputs.write_with(folder / "morris_mu_star_sigma.png",
@@ -445,6 +468,10 @@ def _run_locked(settings: Settings, cfg: Any, facs: list, prob: dict, spec: dict
         "load_average_start": load0, "load_average_end": load1, "notes": notes})
     for line in notes:
         print(f"note: {line}", file=sys.stderr)
+    if not len(indices):
+        raise SensitivityError([f"outcomes: no outcome had a value at every design point, so no indices were "
+                                f"computed (the runs are kept in {folder}); choose outcomes with a value in every "
+                                "run, or a larger scale or more years"])
     return folder
 
 

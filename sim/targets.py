@@ -187,6 +187,16 @@ def format_table(rows: list[dict], n: int = 1) -> str:
     return "\n".join(lines)
 
 
+def _run_size(folder: Path) -> str:
+    """`` (origin japan, scale 0.2, 35 years)`` from run.json, or nothing; small runs are noisy,
+    so a missed target there may be chance."""
+    try:
+        info = json.loads((Path(folder) / "run.json").read_text(encoding="utf-8"))
+        return f" (origin {info['origin']}, scale {info['scale']:g}, {info['years']} years)"
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
 def run_origin(folder: Path) -> str:
     path = Path(folder) / "run.json"
     try:
@@ -260,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for note in notes:
         print(note, file=sys.stderr)
-    print(f"run: {args.run}")
+    print(f"run: {args.run}{_run_size(args.run)}")
     if meets is not None:
         print(format_table(rows, len(meets)))
         share = float(meets.mean())

@@ -214,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
                 assert lo <= v <= hi
                 opts[key] = v
             except (ValueError, AssertionError):
-                errors.append(f"{key}: {mine[key]!r} is not allowed; expected a number in [{lo}, {hi}]")
+                what = "an integer" if cast is int else "a number"
+                errors.append(f"{key}: {mine[key]!r} is not allowed; expected {what} in [{lo}, {hi}]")
     if errors:
         for line in errors:
             print(f"error: {line}", file=sys.stderr)

@@ -188,6 +188,12 @@ def test_morris_command_with_its_default_folder(tmp_path):
     r2 = run_cmd("sim.sensitivity", args, tmp_path)
     assert r2.returncode == 0 and "runs done" not in r2.stderr, r2.stderr
     pd.testing.assert_frame_equal(indices, pd.read_csv(folder / "indices.csv"))
+    # the same design with an outcome no run has (nobody ten years past training in 3 years):
+    # the runs are reused, nothing is analysed, exit 2, and the earlier outcomes' figures are gone
+    r3 = run_cmd("sim.sensitivity", [*args[:-2], "outcomes=return_share_10y", "jobs=1"], tmp_path)
+    assert r3.returncode == 2 and "runs done" not in r3.stderr, r3.stderr
+    assert [p.name for p in (tmp_path / "results" / "sensitivity").iterdir()] == [folder.name]
+    assert not (folder / "ranked.png").exists() and not (folder / "morris_mu_star_sigma.png").exists()
 
 
 # --- one-line errors -------------------------------------------------------------------------
@@ -222,6 +228,28 @@ def test_calibrate_bad_input(tmp_path):
     _one_line_each(r, ["population", "ship"])
     r = run_cmd("sim.calibrate", ["origin=lmic", "parameters=params.nope"], tmp_path)
     _one_line_each(r, ["parameters"])
+    twice = "parameters=params.research.base_hazard,params.research.base_hazard"
+    r = run_cmd("sim.calibrate", ["origin=romania", twice, *TINY], tmp_path)
+    _one_line_each(r, ["parameters"])  # it used to run every generation, then crash
+    assert "given twice" in r.stderr and not (tmp_path / "results").exists()
+    r = run_cmd("sim.calibrate", ["bogus=1", "objective=match_rate", *TINY], tmp_path)
+    _one_line_each(r, ["objective"])
+    r = run_cmd("sim.calibrate", ["bogus=1", *TINY], tmp_path)
+    _one_line_each(r, ["bogus"])
+    assert "population" in r.stderr and "objective" not in r.stderr  # this command's keys, not python -m sim's
+
+
+def test_calibrate_refuses_a_screen_of_another_origin(tmp_path, monkeypatch):
+    from sim import calibrate
+
+    screen = tmp_path / "screen"
+    screen.mkdir()
+    (screen / "design.json").write_text(json.dumps({"spec": {"origin": "japan", "method": "morris"}}))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(sensitivity.SensitivityError) as err:
+        calibrate.run(["origin=romania", f"sensitivity={screen}", *TINY])
+    assert len(err.value.lines) == 1 and "screen of origin 'japan', not 'romania'" in err.value.lines[0]
+    assert not (tmp_path / "results").exists()
 
 
 def test_calibrate_refuses_an_origin_without_targets(tmp_path, monkeypatch):
@@ -322,8 +350,13 @@ def test_calibrate_command_with_its_default_folder(tmp_path):
     report = __import__("json").loads((folder / "calibration.json").read_text())
     assert [g["t"] for g in report["generations"]] == [0, 1]
     progress = [ln for ln in r.stderr.splitlines() if ln.startswith("calibrate: ")]
-    assert progress[0].startswith("calibrate: generation 1 of at most 2: epsilon ")
+    assert progress[0] == ("calibrate: calibrating 2 parameters (given on the command line): "
+                           "params.elective.apply_base, params.research.base_hazard")
+    assert progress[1].startswith("calibrate: generation 1 of at most 2: epsilon ")
     assert sum("accepted 10 of" in ln for ln in progress) == 2, r.stderr
+    check = report["predictive_check"]
+    assert progress[-1] == (f"calibrate: predictive check: {round(check['share_meeting_every_target'] * 4)} of 4 "
+                            "replications met every target")
     assert report["generations"][1]["epsilon"] <= report["generations"][0]["epsilon"]
     assert report["predictive_check"]["replications"] == 4
     comparison = pd.read_csv(folder / "posterior_vs_prior.csv")
