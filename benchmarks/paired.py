@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -45,6 +46,10 @@ def _run(checkout: Path, python: str, sizes: str, repeat: int, out: Path) -> dic
     rows = json.loads(out.read_text())["rows"]
     return {r["target"]: r["agent_steps_per_s"] for r in rows if r["engine"] == "model"
             and not r.get("materialize_agents")}
+
+
+def _join(xs, fmt: str = "{:.1f}") -> str:
+    return ", ".join(fmt.format(x) for x in xs)
 
 
 def _commit(checkout: Path) -> str | None:
@@ -97,10 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         ratios = [y / x for x, y in zip(b, t)]
         rows.append({"people": size, "baseline": b, "this": t, "ratios": ratios,
                      "median_ratio": statistics.median(ratios)})
-        fmt = lambda xs, f: ", ".join(f.format(x) for x in xs)  # noqa: E731
-        print(f"{size:>10,}  {fmt([x / 1e6 for x in b], '{:.1f}'):>24}  {fmt([x / 1e6 for x in t], '{:.1f}'):>24}  "
-              f"{fmt(ratios, '{:.2f}'):>28}  {statistics.median(ratios):.2f}")
-    load = __import__("os").getloadavg()[0]
+        print(f"{size:>10,}  {_join(x / 1e6 for x in b):>24}  {_join(x / 1e6 for x in t):>24}  "
+              f"{_join(ratios, '{:.2f}'):>28}  {statistics.median(ratios):.2f}")
+    load = os.getloadavg()[0]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"command": "python benchmarks/paired.py BASELINE " + " ".join(
                                         a for a in (sys.argv[1:] if argv is None else argv) if a != str(args.baseline)),

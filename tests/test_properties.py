@@ -129,6 +129,10 @@ def check_run(model: CareerModel) -> None:
     reported = (model.pop.stage[:n] != STAGES.index("exited")) | (model.pop.exit_year[:n] >= 1)
     assert summary["initial_population"] + summary["entrants_total"] == int(reported.sum())
     assert len(np.unique(model.mobile)) == len(model.mobile)
+    # the records beside the mobile list are the people's own fields, row for row
+    assert len(model.mobile_fixed) == len(model.mobile)
+    for field in model.mobile_fixed.dtype.names:
+        np.testing.assert_array_equal(model.mobile_fixed[field], getattr(model.pop, field)[model.mobile], field)
     # every person in exactly one stage each year: replay the event log person by person,
     # from the stages at the start of the first reported year
     code = {s: i for i, s in enumerate(STAGES)}
