@@ -29,8 +29,12 @@ candidate accepted with probability (rule / bound), else the next candidate is d
 bound from the person's new age. This gives exactly the yearly Bernoulli process of the
 rule, while only the candidates of the year are visited. The quality floor is the
 baseline, raised to just below the current quality while quality stays above it; if
-quality falls below the floor, the floor is lowered and every pending candidate redrawn
-from that year (the process has no memory, so this too is exact).
+quality falls below the floor, the floor is lowered. Whenever the floor moves, every graduate
+now eligible draws the next candidate year afresh from that year, with the new bound: the
+yearly process has no memory, so starting it again for everyone is exact. (Redrawing only
+those listed would not be: who is listed depends on their earlier draws, since a person
+whose next candidate fell after their last eligible year is not listed, so a fresh draw for
+the listed alone loses most of their candidates.)
 """
 
 from __future__ import annotations
@@ -145,7 +149,8 @@ class Intention(Process):
 
     def _rebound(self, model) -> None:
         """Keep the quality floor of the bounds valid (at or below quality) and reasonably
-        tight; when it moves, redraw every pending candidate from this year."""
+        tight; when it moves, every eligible graduate's next candidate year is drawn afresh
+        from this year (:meth:`restart`)."""
         q, base = model.quality, model.cfg.origin.training_quality_baseline
         floor = self.quality_floor
         if q < floor:
@@ -156,8 +161,7 @@ class Intention(Process):
             return
         self.quality_floor = floor
         self._context(model)[4] = floor
-        redraw(self.pending, self.pending_year, self.n_pending, model.year, self._context(model), self.key,
-               self.coef, model.ref)
+        self.restart(model, model.year)
 
     @staticmethod
     def _grown(array: np.ndarray, size: int) -> np.ndarray:
@@ -167,6 +171,16 @@ class Intention(Process):
         out = np.empty(max(size, 2 * len(array)), array.dtype)
         out[: len(array)] = array
         return out
+
+    def restart(self, model, first_year: int) -> None:
+        """Everyone now eligible to form the intention (a graduate at home who does not intend
+        and has never trained abroad) draws the next candidate year afresh from
+        ``first_year`` on, with the bound of the current quality floor; the list of pending
+        candidates is rebuilt from them. Exact at any time, because the yearly process has no
+        memory (see the module's notes); used when the floor moves."""
+        pop = model.pop
+        self.n_pending = 0
+        self.schedule(model, eligible(pop.n, pop.stage, pop.intending, pop.spells), first_year)
 
     def schedule(self, model, ids: np.ndarray, first_year: int) -> None:
         """Draw the next candidate year (from ``first_year`` on) of ``ids``, now eligible."""
@@ -364,21 +378,17 @@ def next_candidates(ids, first_year, cohort, motivation, english, offset, destin
 
 
 @kernels.compiled
-def redraw(pending, pending_year, n, year, ctx, base, coef, reference):
-    """Bound and candidate year, from ``year`` on, of every pending entry (the quality floor
-    moved); those left without a candidate inside their eligible years are spent."""
-    p, ref = coef[0], reference[0]
-    key = kernels.stream_key(base, year, 2)
-    for j in range(n):
-        if pending_year[j] < year:
-            continue
-        e = pending[j]
-        b = bound_logit(p, ref, ctx, e.fixed, e.offset, _age(ctx, e.cohort, year), e.partner_age, e.child_age,
-                        e.care_age)
-        e.bound = b
-        last = _last_year(p, ctx, e.cohort)
-        y = _candidate_year(kernels.uniform_at(key, e.id), b, year, last)
-        pending_year[j] = y if y <= last else NO_YEAR
+def eligible(n, stage, intending, spells):
+    """Ids ``0..n-1`` who can form the intention: at home in training or practice, not
+    intending now, never trained abroad (age is left to the candidate years)."""
+    out = np.empty(n, np.int64)
+    k = 0
+    for i in range(n):
+        s = stage[i]
+        if (s == HOME_TRAINING or s == HOME_PRACTICE) and not intending[i] and spells[i] == 0:
+            out[k] = i
+            k += 1
+    return out[:k]
 
 
 @kernels.compiled
