@@ -404,7 +404,7 @@ def _write_folder(cfg: DictConfig, run_cfg: RunConfig, sim_cfg: Any, job: Job, r
             "job": job.num, "sweep": str(job.root) if job.root else None, "sweep_id": job.sweep_id,
             "folder": job.folder.name,
             "experiment": job.experiment, "overrides": job.overrides, "swept": job.swept, "keys": keys,
-            "seed": sim_cfg.seed, "replications": run_cfg.replications,
+            "seed": sim_cfg.seed, "base_seed": sim_cfg.base_seed, "replications": run_cfg.replications,
             "objective": run_cfg.objective,
             "objective_value": None if objective is None or math.isnan(objective) else objective,
             "status": "complete", "config_sha256": outputs.sha256_text(resolved_yaml),
@@ -412,7 +412,7 @@ def _write_folder(cfg: DictConfig, run_cfg: RunConfig, sim_cfg: Any, job: Job, r
         ensemble.check_stop()
         writer.json("run.json", {
             "experiment": job.experiment, "params": job.choices.get("params"), "overrides": job.overrides,
-            "seed": sim_cfg.seed, "years": sim_cfg.years, "scale": sim_cfg.scale,
+            "seed": sim_cfg.seed, "base_seed": sim_cfg.base_seed, "years": sim_cfg.years, "scale": sim_cfg.scale,
             "origin": sim_cfg.origin.name, "destination": sim_cfg.destination.name, "policy": sim_cfg.policy.name,
             "replications": run_cfg.replications, "workers": workers,
             "peak_memory_mb": round(max(ensemble.peak_memory_mb(), *(r.peak_memory_mb for r in reps))),

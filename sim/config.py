@@ -224,9 +224,13 @@ class ParamsConfig:
 @dataclass
 class SimConfig:
     """Everything one run needs. ``scale`` is the share of the origin's real intake
-    simulated; ``start_year`` the calendar year of the first reported year."""
+    simulated; ``start_year`` the calendar year of the first reported year. ``base_seed``:
+    None, the run spins up its own starting population from ``seed``; an integer, it starts
+    from the base population spun up from ``base_seed`` (see :class:`sim.model.BasePopulation`),
+    which runs differing only in ``seed`` share."""
 
     seed: int = _f(0, 2**63 - 1)
+    base_seed: Optional[int] = _f(0, 2**63 - 1, default=None)
     years: int = _f(1, 200)
     scale: float = positive(20.0)
     start_year: int = _f(1800, 2300)
@@ -313,7 +317,7 @@ def _show(value: Any) -> str:
 
 
 _KINDS = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a name",
-          "list": "a list"}
+          "list": "a list", "Optional[int]": "an integer or null"}
 
 
 def _kind(f: dataclasses.Field) -> str:
@@ -337,6 +341,8 @@ def describe_field(f: dataclasses.Field) -> str:
     meta = f.metadata or {}
     if meta.get("choices") is not None:
         return f"one of {', '.join(map(str, meta['choices']))}"
+    if kind == "an integer or null":
+        return _describe_range(meta, "an integer") + " or null"
     if kind in ("an integer", "a number"):
         return _describe_range(meta, kind)
     return kind
@@ -349,7 +355,7 @@ def _is_bool(value: Any) -> bool:
 def _type_ok(f: dataclasses.Field, value: Any) -> bool:
     t = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
     is_bool = _is_bool(value)
-    if t == "int":
+    if t in ("int", "Optional[int]"):  # None never reaches here (see _walk)
         return isinstance(value, numbers.Integral) and not is_bool
     if t == "float":
         return isinstance(value, numbers.Real) and not is_bool

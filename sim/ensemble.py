@@ -5,6 +5,11 @@ uses ``seed`` itself, so a single run is replication 0; replication ``k >= 1`` u
 :func:`replication_seed` (a child of ``numpy.random.SeedSequence(seed)``), so any replication
 can be rerun alone with ``python -m sim seed=<its seed>`` and gives identical results. Under
 ``params.uncertainty=sampled`` each replication draws its parameters from its own seed.
+With ``base_seed`` set, every replication starts from the base population spun up from
+``base_seed`` (:class:`sim.model.BasePopulation`); each process builds it once and reuses it
+(and the arrays of the replication before) for every replication of the same configuration,
+so a replication costs its reported years, not the spin-up. Replication ``k`` alone is then
+``python -m sim seed=<its seed> base_seed=<base_seed>``.
 
 Replications run in a process pool (``jobs`` workers, default one per core) or, with one
 worker or one replication, in this process. Workers start once per job from a fork server
@@ -192,7 +197,8 @@ def run_one(plan: Plan, k: int) -> Replication:
 
     seed, cfg, drawn = _parameters(plan, k)
     t0, cpu0 = time.perf_counter(), time.process_time()
-    model = CareerModel(cfg)
+    base = base_population(cfg)
+    model = CareerModel(cfg, base=base)
     t1 = time.perf_counter()
     model.run()
     t2, cpu2 = time.perf_counter(), time.process_time()
@@ -203,12 +209,31 @@ def run_one(plan: Plan, k: int) -> Replication:
                          int(model.pop.n), t1 - t0, t2 - t1)
     result.metrics_seconds = time.perf_counter() - t2
     result.cpu = {"model": cpu2 - cpu0, "metrics": time.process_time() - cpu2}
+    if base is not None:
+        base.recycle(model)  # its arrays serve the next replication
     del model
     gc.collect()  # the model sits in reference cycles; without this a few stay alive at a time
     result.peak_memory_mb = peak_memory_mb()
     result.pid = os.getpid()
     result.cpu["process"] = time.process_time()  # all this process has used so far
     return result
+
+
+_BASE: list = []  # this process's last base population (at most one)
+
+
+def base_population(cfg: SimConfig):
+    """The base population a run of ``cfg`` starts from (None without ``base_seed``): the one
+    this process built last if it fits (replications of one configuration differ in ``seed``
+    alone, so each process spins up once), else a new one, which replaces it."""
+    if cfg.base_seed is None:
+        return None
+    if not (_BASE and _BASE[0].fits(cfg)):
+        from .model import BasePopulation
+
+        _BASE[:] = []  # free the old one before building the next
+        _BASE.append(BasePopulation(cfg))
+    return _BASE[0]
 
 
 def peak_memory_mb() -> float:
@@ -345,19 +370,22 @@ def run_replications(plan: Plan, n: int, workers: int, progress: Callable[[int],
     terminated).
     """
     results: dict[int, Replication] = {}
-    if workers <= 1 or n == 1:
-        _in_process(plan, range(n), results, progress)
-    elif adaptive and not pool_likely(plan.cfg, n):
-        _warm_up(plan)
-        t0 = time.perf_counter()
-        _in_process(plan, range(1), results, progress)
-        rest = (n - 1) * (time.perf_counter() - t0)
-        if rest * (1 - 1 / min(workers, n - 1)) > POOL_COST_SECONDS:
-            _pooled(plan, range(1, n), workers, results, progress)
+    try:
+        if workers <= 1 or n == 1:
+            _in_process(plan, range(n), results, progress)
+        elif adaptive and not pool_likely(plan.cfg, n):
+            _warm_up(plan)
+            t0 = time.perf_counter()
+            _in_process(plan, range(1), results, progress)
+            rest = (n - 1) * (time.perf_counter() - t0)
+            if rest * (1 - 1 / min(workers, n - 1)) > POOL_COST_SECONDS:
+                _pooled(plan, range(1, n), workers, results, progress)
+            else:
+                _in_process(plan, range(1, n), results, progress)
         else:
-            _in_process(plan, range(1, n), results, progress)
-    else:
-        _pooled(plan, range(n), workers, results, progress)
+            _pooled(plan, range(n), workers, results, progress)
+    finally:
+        _BASE.clear()  # a base population built here is not kept past its job
     return [results[k] for k in range(n)]
 
 

@@ -179,6 +179,16 @@ def record_type(dtype: np.dtype) -> np.dtype:
     return dtype if _JIT else np.dtype((np.record, dtype))
 
 
+def grown(array: np.ndarray, size: int) -> np.ndarray:
+    """``array`` if it holds at least ``size`` entries, else a new one of ``size`` entries
+    that begins with ``array``'s (the rest unset)."""
+    if size <= len(array):
+        return array
+    out = np.empty(size, array.dtype)
+    out[: len(array)] = array
+    return out
+
+
 # --- coefficients --------------------------------------------------------------------------
 
 def coefficients(params) -> np.ndarray:

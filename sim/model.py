@@ -26,6 +26,7 @@ not its person-years.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import numbers
@@ -183,16 +184,48 @@ class CareerModel(mesa.Model):
     """
 
     def __init__(self, config: SimConfig | None = None, *, materialize_agents: bool = False, rng: Any = None,
-                 scenario: Any = None, **kwargs: Any):
+                 scenario: Any = None, base: "BasePopulation | None" = None, **kwargs: Any):
         config = self._configuration(config, rng, kwargs)
         errors = validate(config)
         if errors:
             raise ConfigError(errors)
+        if base is not None and config.base_seed is None:
+            raise ValueError("base: given for a configuration without base_seed; set base_seed to start from a "
+                             "base population")
         super().__init__(rng=int(config.seed))
         # Mesa's step wrapper counts steps (and time) before calling step(); the horizon is
         # checked before it, so that a step too many changes nothing
         self._mesa_step = self.step
         self.step = self._step_within_horizon
+        self._prepare(config, materialize_agents, config.seed, people=config.base_seed is None)
+        t0 = time.perf_counter()
+        if config.base_seed is None:
+            # everyone the run will hold, drawn at once; then the spin-up
+            self._draw(self.n_people)
+            t1 = time.perf_counter()
+            self._spin_up()
+            seconds = {"draw": t1 - t0, "spin_up": time.perf_counter() - t1}
+        else:  # the spin-up is the base population's (built here, or given); what comes after is this run's
+            if base is None:
+                base = BasePopulation(config)
+            elif not base.fits(config):
+                raise ValueError("base: built for another configuration; a base population serves only runs whose "
+                                 "configuration differs from its own in seed alone")
+            t1 = time.perf_counter()
+            self._continue_from(base)
+            seconds = {"draw": time.perf_counter() - t1, "spin_up": t1 - t0}
+        self._start_reporting()
+        self.setup_seconds = seconds
+        self._row_year: int | None = None
+        # no row for the spin-up: Mesa 3.3's batch_run reads row ``i`` as step ``i`` and stops
+        # before ``steps``, so a row before the first step would hide the last reported year
+        self.datacollector = mesa.DataCollector(model_reporters=model_reporters())
+        self.running = config.years > 0
+        kernels.report_compile_time()
+
+    def _prepare(self, config: SimConfig, materialize_agents: bool, seed: int, people: bool = True) -> None:
+        """Everything but drawing the people: sizes, streams from ``seed``, the population's
+        arrays (without ``people``: none yet), network, records, processes."""
         kernels.compile_all()
         self.cfg = config
         self.materialize_agents = materialize_agents
@@ -200,10 +233,10 @@ class CareerModel(mesa.Model):
         self.burn_in = life.burn_in_years(config)
         self.first_cohort = 1 - self.burn_in
         self.year = self.first_cohort - 1
-        self.streams = Streams(config.seed)
+        self.streams = Streams(seed)
         self.intake = int(round(config.scale * o.intake_per_year))
-        n_people = self.intake * (self.burn_in + config.years)
-        self.pop = Population(n_people)
+        self.n_people = n_people = self.intake * (self.burn_in + config.years)
+        self.pop = Population(n_people) if people else None  # else a copy of the base's (see _continue_from)
         net = config.params.network
         self.network = Network(net.peers, net.alumni, net.alumni_span_years, self.first_cohort, self.intake,
                                self.streams.key("network", 0), n_people)
@@ -231,22 +264,38 @@ class CareerModel(mesa.Model):
         for cls in PROCESSES:
             process = cls(self)
             self.processes[process.name] = process
-        # everyone the run will hold, drawn at once; then the spin-up
-        t0 = time.perf_counter()
-        lo = int(self.pop.reserve(n_people)[0]) if n_people else 0
+
+    def _draw(self, k: int) -> None:
+        """Draw the next ``k`` people (every process draws what it can in advance)."""
+        lo = int(self.pop.reserve(k)[0]) if k else 0
         for process in self.processes.values():
-            process.on_draw(self, lo, lo + n_people)
-        t1 = time.perf_counter()
+            process.on_draw(self, lo, lo + k)
+
+    def _spin_up(self) -> None:
         for _ in range(self.burn_in):
             self._year()
-        self._start_reporting()
-        self.setup_seconds = {"draw": t1 - t0, "spin_up": time.perf_counter() - t1}
-        self._row_year: int | None = None
-        # no row for the spin-up: Mesa 3.3's batch_run reads row ``i`` as step ``i`` and stops
-        # before ``steps``, so a row before the first step would hide the last reported year
-        self.datacollector = mesa.DataCollector(model_reporters=model_reporters())
-        self.running = config.years > 0
-        kernels.report_compile_time()
+
+    def _continue_from(self, population: "BasePopulation") -> None:
+        """Start from a spun-up base population (left unchanged): its state copied, then this
+        run's own streams for everything ahead: the later cohorts are drawn and everyone
+        waiting for a candidate year of the intention rule draws it again."""
+        base = population.model
+        self.year = base.year
+        self.quality, self.mentor_found, self.academic_knowledge = base.quality, base.mentor_found, \
+            base.academic_knowledge
+        self.stocks = base.stocks.copy()
+        self.mobile, self.mobile_fixed = base.mobile.copy(), base.mobile_fixed.copy()
+        self.pop = Population.continued(base.pop, population.take_spare())
+        self.network = base.network.copy()  # the ties are the base population's
+        for name, process in self.processes.items():
+            process.take_state(base.processes[name])
+            process.use_streams(self.streams)
+        self._draw(self.n_people - self.pop.drawn)
+        self.processes["intention"].restart(self, self.year + 1)
+        if self.materialize_agents:
+            present = np.flatnonzero(self.pop.stage[: self.pop.n] != EXITED)
+            for agent in Person.create_agents(self, len(present), list(present)):
+                self._views[agent.pid] = agent
 
     @staticmethod
     def _configuration(config: SimConfig | None, rng: Any, overrides: dict[str, Any]) -> SimConfig:
@@ -422,5 +471,63 @@ class CareerModel(mesa.Model):
                                self.processes["match"].world, hic + lmic, self.academic_knowledge]
 
 
-__all__ = ["CareerModel", "ConfigError", "HorizonError", "FLOWS", "ENV", "CAUSE", "KEY_FLOWS", "PATHWAY", "PROCESSES",
+class BasePopulation:
+    """The population a run with ``base_seed`` starts from: everyone who entered in the spin-up
+    years, drawn and spun up with the random streams of ``base_seed`` (not ``seed``), as they
+    stand at the end of the spin-up, with the network's ties and the environment.
+
+    A :class:`CareerModel` with ``base_seed`` set copies it, then goes on with the streams of
+    its own ``seed``: the cohorts entering in the reported years, every decision from the
+    first reported year on, and the next candidate year of everyone waiting to form the
+    intention to train abroad are its own. What the base population holds is shared: its
+    people's traits and drawn life courses (retirement age, family events, age at death)
+    and the ties of the network. Runs whose configurations differ in ``seed`` alone can
+    start from one base population (``CareerModel(cfg, base=base)``), which saves the
+    spin-up of all but the first; a run given no base population builds its own, with the
+    same result.
+
+    Args:
+        config: the configuration (``base_seed`` set); validated before anything runs.
+
+    Raises:
+        ConfigError: the configuration fails :func:`sim.config.validate`.
+        ValueError: ``base_seed`` is not set.
+    """
+
+    def __init__(self, config: SimConfig):
+        errors = validate(config)
+        if errors:
+            raise ConfigError(errors)
+        if config.base_seed is None:
+            raise ValueError("base_seed: not set; a base population is drawn from base_seed's streams")
+        self.config = config
+        t0 = time.perf_counter()
+        model = CareerModel.__new__(CareerModel)
+        mesa.Model.__init__(model, rng=int(config.base_seed))
+        model._prepare(config, False, config.base_seed)
+        model._draw(model.intake * model.burn_in)
+        model._spin_up()
+        self.model = model
+        self._spare = None
+        self.seconds = time.perf_counter() - t0
+
+    def recycle(self, model: CareerModel) -> None:
+        """Keep the population arrays of ``model``, a finished run from this base population,
+        for the next run to write over (it saves that run the cost of new memory); ``model``
+        loses them (``model.pop`` becomes None) and must not be used again."""
+        if model.pop is not None and model.pop is not self.model.pop:
+            self._spare, model.pop = model.pop, None
+
+    def take_spare(self):
+        """The population arrays left by :meth:`recycle` (None if none), handed over once."""
+        spare, self._spare = self._spare, None
+        return spare
+
+    def fits(self, config: SimConfig) -> bool:
+        """Whether a run of ``config`` can start from this base population: its configuration
+        differs from the one this was built for in ``seed`` alone."""
+        return dataclasses.replace(config, seed=0) == dataclasses.replace(self.config, seed=0)
+
+
+__all__ = ["BasePopulation", "CareerModel", "ConfigError", "HorizonError", "FLOWS", "ENV", "CAUSE", "KEY_FLOWS", "PATHWAY", "PROCESSES",
            "model_reporters"]

@@ -20,6 +20,8 @@ lookup at a random tie stays in the processor's cache.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from . import kernels
@@ -43,6 +45,12 @@ class Network:
         self._bits: dict[str, np.ndarray] = {}
         self._words = (int(capacity) + 63) // 64 + 1
         self._spec = np.array([self.peers, self.alumni, self.span, self.first_cohort, self.intake], np.int64)
+
+    def copy(self) -> "Network":
+        """The same ties, with the bit sets copied (the copy's marks are its own)."""
+        other = copy.copy(self)
+        other._bits = {name: bits.copy() for name, bits in self._bits.items()}
+        return other
 
     def bits(self, name: str) -> np.ndarray:
         """The bit set of property ``name`` (bit ``i``: person ``i`` has it)."""

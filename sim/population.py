@@ -141,6 +141,26 @@ class Population:
         for name, (dtype, fill) in FIELDS.items():
             setattr(self, name, _allocate(self.capacity, dtype, fill))
 
+    @classmethod
+    def continued(cls, base: "Population", spare: "Population | None" = None) -> "Population":
+        """A population that begins as ``base`` is now: its drawn people copied (ids
+        ``0..base.drawn-1``, ``base.n`` of them entered), the same capacity, the rest unset
+        (``base`` is left as it is). ``spare``: a population no longer used, of the same
+        capacity, whose arrays are written over (memory in use is quicker to write than new
+        memory); it must not be used again."""
+        pop = cls.__new__(cls)
+        pop.capacity, pop.n, pop.drawn = base.capacity, base.n, base.drawn
+        if spare is not None and spare.capacity != base.capacity:
+            spare = None
+        m = base.drawn
+        for name, (dtype, fill) in FIELDS.items():
+            array = getattr(spare, name) if spare is not None else np.empty(pop.capacity, dtype=dtype)
+            array[:m] = getattr(base, name)[:m]
+            if fill is not DRAWN:
+                array[m:] = fill
+            setattr(pop, name, array)
+        return pop
+
     def reserve(self, k: int) -> np.ndarray:
         """The next ``k`` ids, for people drawn now who enter later (see :meth:`admit`)."""
         if self.drawn + k > self.capacity:

@@ -1,5 +1,5 @@
-"""Starting the intention's candidate years again (when the quality floor of the bounds moves)
-keeps the yearly process as it was.
+"""Starting the intention's candidate years again (when the quality floor of the bounds moves,
+or when a run from a base population starts) keeps the yearly process as it was.
 
 The intention rule is evaluated by thinning: only graduates with a candidate year inside
 their eligible years are listed. Redrawing only those listed (what the model once did when

@@ -56,11 +56,11 @@ class Abroad(Process):
     or stay (J-1 holders who stay need a waiver); those practising abroad choose each year."""
 
     name = "abroad"
+    STREAMS = {"key": "return", "key_visa": "visa"}
 
     def __init__(self, model) -> None:
         self.coef = kernels.coefficients(model.cfg.params.returning)
-        self.key = model.streams.base("return")
-        self.key_visa = model.streams.base("visa")
+        self.use_streams(model.streams)
 
     def _context(self, model) -> np.ndarray:
         """Entry age, the income gap and reintegration difficulty as this year's policy leaves

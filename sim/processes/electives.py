@@ -53,6 +53,7 @@ class Electives(Process):
     clinical experience the match rewards."""
 
     name = "electives"
+    STREAMS = {"key": "elective", "key_effects": "elective_effects"}
 
     def __init__(self, model) -> None:
         cfg = model.cfg
@@ -60,15 +61,14 @@ class Electives(Process):
         self.effects = kernels.coefficients(cfg.params.elective_effects)
         self.study_year = np.zeros(cfg.origin.school_years + 1, dtype=bool)
         self.study_year[np.asarray(cfg.origin.elective_years, dtype=int)] = True
-        self.key = model.streams.base("elective")
-        self.key_effects = model.streams.base("elective_effects")
+        self.use_streams(model.streams)
         self.traits = np.empty(0, np.float32)
 
     def on_draw(self, model, lo: int, hi: int) -> None:
         """Everyone's application rule without the peer term (an approximation used only to skip
         those who surely do not apply; see :func:`applicants`)."""
         pop = model.pop
-        self.traits = np.empty(hi, np.float32)
+        self.traits = kernels.grown(self.traits, hi)  # those drawn before (a base population) kept
         trait_terms(lo, hi, pop.motivation, pop.english, pop.standing, pop.resources, pop.home_ties, self.traits,
                     self.coef, model.ref)
 

@@ -32,11 +32,11 @@ class Exams(Process):
     destination (an observership)."""
 
     name = "exams"
+    STREAMS = {"key": "exams", "key_observership": "observership"}
 
     def __init__(self, model) -> None:
         self.coef = kernels.coefficients(model.cfg.params.exams)
-        self.key = model.streams.base("exams")
-        self.key_observership = model.streams.base("observership")
+        self.use_streams(model.streams)
 
     def step(self, model) -> None:
         pop, cfg, year = model.pop, model.cfg, model.year

@@ -115,6 +115,7 @@ class Intention(Process):
     """
 
     name = "intention"
+    STREAMS = {"key": "intention", "key_pathway": "pathway"}
 
     def __init__(self, model) -> None:
         cfg = model.cfg
@@ -122,7 +123,7 @@ class Intention(Process):
         self.act = kernels.coefficients(cfg.params.pathway)
         # room for everyone the run holds from the start: growing by copies cost more than the
         # rules; pages never written are never committed, so unused room costs no memory
-        room = max(1024, model.pop.capacity)
+        room = max(1024, model.n_people)
         self.pending = np.empty(room, kernels.record_type(PENDING))
         self.pending_year = np.empty(room, np.int16)
         self.n_pending = 0
@@ -130,8 +131,7 @@ class Intention(Process):
         self.n_intenders = 0
         self.ctx = None
         self.quality_floor = model.cfg.origin.training_quality_baseline
-        self.key = model.streams.base("intention")
-        self.key_pathway = model.streams.base("pathway")
+        self.use_streams(model.streams)
 
     def _context(self, model) -> np.ndarray:
         """The numbers the rules read besides the person's: entry age, first cohort, intake,
@@ -165,11 +165,21 @@ class Intention(Process):
 
     @staticmethod
     def _grown(array: np.ndarray, size: int) -> np.ndarray:
-        """``array`` with room for at least ``size`` entries (its contents kept)."""
-        if size <= len(array):
-            return array
-        out = np.empty(max(size, 2 * len(array)), array.dtype)
-        out[: len(array)] = array
+        """``array`` with room for at least ``size`` entries (its contents kept; doubled when it grows)."""
+        return array if size <= len(array) else kernels.grown(array, max(size, 2 * len(array)))
+
+    _IN_USE = {"pending": "n_pending", "pending_year": "n_pending", "intenders": "n_intenders"}
+
+    def _state_copy(self, attribute: str, value, base: "Intention"):
+        """The lists (room for everyone) are copied only as far as they are in use."""
+        used = self._IN_USE.get(attribute)
+        if used is None:
+            return super()._state_copy(attribute, value, base)
+        out = getattr(self, attribute)  # this run's own room (from __init__)
+        if out.shape != value.shape or out.dtype != value.dtype:
+            out = np.empty_like(value)
+        n = getattr(base, used)
+        out[:n] = value[:n]
         return out
 
     def restart(self, model, first_year: int) -> None:
@@ -177,7 +187,8 @@ class Intention(Process):
         and has never trained abroad) draws the next candidate year afresh from
         ``first_year`` on, with the bound of the current quality floor; the list of pending
         candidates is rebuilt from them. Exact at any time, because the yearly process has no
-        memory (see the module's notes); used when the floor moves."""
+        memory (see the module's notes); used when the floor moves, and when a run from a base
+        population starts (what lies ahead is then drawn from the run's own stream)."""
         pop = model.pop
         self.n_pending = 0
         self.schedule(model, eligible(pop.n, pop.stage, pop.intending, pop.spells), first_year)

@@ -95,7 +95,14 @@ class Life(Process):
             pop.child_age, pop.care_age, death_age_quantiles(p, o.entry_age), EXPONENTIAL_QUANTILES,
             kernels.coefficients(p), *(key("life", 0, draw) for draw in range(8)))
         self.first_year = model.first_cohort + 1
-        self.order, self.causes, self.offsets = by_year(exit_year, cause, self.first_year, cfg.years, lo)
+        schedule = by_year(exit_year, cause, self.first_year, cfg.years, lo)
+        if len(self.order):  # people drawn before (a base population): theirs first in each year, as one sort gives
+            schedule = merged((self.order, self.causes, self.offsets), schedule)
+        self.order, self.causes, self.offsets = schedule
+
+    def _state_copy(self, attribute: str, value, base: "Life"):
+        """The exit schedule is only read: runs from one base population share it."""
+        return value
 
     def step(self, model) -> None:
         k = model.year - self.first_year
@@ -209,6 +216,23 @@ def by_year(exit_year: np.ndarray, cause: np.ndarray, first_year: int, last_year
     """Counting sort of the exits that fall in ``first_year..last_year``: (ids, cause codes,
     offsets) with the ids leaving in year y at ``offsets[y - first_year]`` up to the next offset."""
     order, codes, offsets = _counting_sort(exit_year, cause, first_year, last_year, lo, _EXIT_CODES)
+    return order, codes, offsets
+
+
+def merged(first: tuple, second: tuple) -> tuple:
+    """Two exit schedules of :func:`by_year` over the same years merged into one, in each year
+    the ids of ``first`` before those of ``second`` (what one sort gives when all of
+    ``first``'s ids are below ``second``'s)."""
+    (order1, codes1, off1), (order2, codes2, off2) = first, second
+    offsets = off1 + off2
+    # each entry's place: its place in its own schedule, shifted by the other's entries in
+    # earlier years (and, for the second, by the first's entries in the same year)
+    dest1 = np.arange(len(order1)) + np.repeat(off2[:-1], np.diff(off1))
+    dest2 = np.arange(len(order2)) + np.repeat(off1[1:], np.diff(off2))
+    order = np.empty(offsets[-1], np.int64)
+    codes = np.empty(offsets[-1], np.int8)
+    order[dest1], codes[dest1] = order1, codes1
+    order[dest2], codes[dest2] = order2, codes2
     return order, codes, offsets
 
 

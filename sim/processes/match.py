@@ -55,6 +55,7 @@ class Match(Process):
     and leave to train."""
 
     name = "match"
+    STREAMS = {"key": "match", "key_visa": "visa", "key_training": "training"}
 
     def __init__(self, model) -> None:
         cfg = model.cfg
@@ -76,9 +77,7 @@ class Match(Process):
         self.world_weights = np.prod(np.where(combos == 1, shares, 1 - np.array(shares)), axis=1)
         self.world_means = p.w_exam * mean + combos @ np.array(weights)
         self.world_sd = math.sqrt((p.w_exam * sd) ** 2 + p.noise_sd ** 2)
-        self.key = model.streams.base("match")
-        self.key_visa = model.streams.base("visa")
-        self.key_training = model.streams.base("training")
+        self.use_streams(model.streams)
 
     def step(self, model) -> None:
         pop, cfg, year = model.pop, model.cfg, model.year

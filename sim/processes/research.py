@@ -30,6 +30,7 @@ class Research(Process):
     """Students not yet engaged seek a project each study year with projects and may find a mentor."""
 
     name = "research"
+    STREAMS = {"key": "research"}
 
     def __init__(self, model) -> None:
         cfg = model.cfg
@@ -37,14 +38,14 @@ class Research(Process):
         self.coef = kernels.coefficients(p)
         self.hazard_by_study_year = np.zeros(cfg.origin.school_years + 1)
         self.hazard_by_study_year[np.asarray(p.start_years, dtype=int)] = p.base_hazard
-        self.key = model.streams.base("research")
+        self.use_streams(model.streams)
         self.traits = np.empty(0, np.float32)
 
     def on_draw(self, model, lo: int, hi: int) -> None:
         """The part of everyone's seek rule that their traits fix (an approximation used only
         to skip those who surely do not seek; see :func:`research_engagement`)."""
         pop = model.pop
-        self.traits = np.empty(hi, np.float32)
+        self.traits = kernels.grown(self.traits, hi)  # those drawn before (a base population) kept
         trait_terms(lo, hi, pop.motivation, pop.time_barrier, pop.pay_barrier, pop.orientation, self.traits,
                     self.coef, model.ref)
 

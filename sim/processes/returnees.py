@@ -80,12 +80,11 @@ class Returnees(Process):
     who come back."""
 
     name = "returnees"
+    STREAMS = {"key_sector": "sector", "key_knowledge": "knowledge", "key_reemigration": "reemigration"}
 
     def __init__(self, model) -> None:
         self.coef = kernels.coefficients(model.cfg.params.returnees)
-        self.key_sector = model.streams.base("sector")
-        self.key_knowledge = model.streams.base("knowledge")
-        self.key_reemigration = model.streams.base("reemigration")
+        self.use_streams(model.streams)
 
     def return_home(self, model, ids: np.ndarray, cause: str) -> None:
         if len(ids) == 0:

@@ -69,10 +69,10 @@ class Graduation(Process):
     training ends this year move on to home practice."""
 
     name = "graduation"
+    STREAMS = {"key_publication": "publication", "key_graduation": "graduation"}
 
     def __init__(self, model) -> None:
-        self.key_publication = model.streams.base("publication")
-        self.key_graduation = model.streams.base("graduation")
+        self.use_streams(model.streams)
 
     def step(self, model) -> None:
         pop, o, year = model.pop, model.cfg.origin, model.year
