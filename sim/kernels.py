@@ -108,7 +108,7 @@ def compile_all() -> None:
     global _COMPILED, _JIT, _CACHED
     if _COMPILED:
         return
-    from . import processes  # noqa: F401 - the process modules mark their functions on import
+    from . import metrics, processes  # noqa: F401 - these modules mark their functions on import
     import numba
     from numba import njit
     from numba.core import event

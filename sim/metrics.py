@@ -13,10 +13,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import kernels
 from .events import CAUSE, CAUSES
 from .model import ENV, FLOWS, CareerModel
-from .population import (ELECTIVE_PLACES, ELECTIVE_TYPES, EXITED, NO_YEAR, NONE,
-                         PRACTISING_ABROAD, RETURNED, SECTORS, STAGES, TRAINING_ABROAD)
+from .population import (ELECTIVE_PLACES, ELECTIVE_TYPES, EXITED, NO_YEAR, NONE, PRACTISING_ABROAD,
+                         RETURNED, RETURNED_ACADEMIC, RETURNED_PRIVATE, RETURNED_PUBLIC, SECTORS, STAGES,
+                         TRAINING_ABROAD)
 
 # flows published in timeseries.parquet (the contract's names first, then extras)
 PUBLISHED_FLOWS = ("entrants", "graduates", "electives_started", "applications", "matches", "departures",
@@ -116,34 +118,60 @@ def _pathway_outcomes(stage: np.ndarray) -> dict:
 
 _GROUP_FLAGS = ("elective_share_cohort", "intention_share", "went_abroad_share", "applicant_share",
                 "research_engagement_share", "publication_share")
+# the rows of :func:`_group_table`: (grouping, level) for the levels that every origin has
+_GROUP_ROWS = (("elective", "yes"), ("elective", "no"), ("elective_destination", "hic"),
+               ("elective_destination", "lmic"), *(("elective_place", p) for p in ELECTIVE_PLACES),
+               *(("elective_type", t) for t in ELECTIVE_TYPES), ("sex", "female"), ("sex", "male"))
+_SECTION_ROW = len(_GROUP_ROWS)  # then the origin's two sections, main first
 
 
-def _graduate_flags(model: CareerModel, grads: np.ndarray) -> dict[str, np.ndarray]:
-    """Per graduate, the events the subgroup shares count (gathered once for all subgroups)."""
-    pop, horizon = model.pop, model.year
-    done = pop.training_done_year[grads]
-    eligible10 = (done >= 1) & (done <= horizon - 10)
-    ret = pop.first_return_year[grads]
-    return {
-        "elective_share_cohort": pop.n_electives[grads] > 0,
-        "intention_share": pop.intention_year[grads] != NO_YEAR,
-        "went_abroad_share": pop.abroad_start[grads] != NO_YEAR,
-        "applicant_share": pop.pathway_year[grads] != NO_YEAR,
-        "research_engagement_share": pop.research[grads],
-        "publication_share": pop.publication[grads],
-        "eligible10": eligible10,
-        "back10": eligible10 & (ret != NO_YEAR) & (ret - done <= 10),
-    }
+@kernels.compiled
+def _group_table(grads, horizon, n_electives, intention_year, abroad_start, pathway_year, research, publication,
+                 done, first_return, elective_place, elective_type, female, section):
+    """Per subgroup of the graduates ``grads``, how many are members and how many have each
+    event the subgroup metrics count: an int64 array (rows: :data:`_GROUP_ROWS`, then sections
+    0 and 1; columns: members, the :data:`_GROUP_FLAGS` in order, eligible for the 10-year
+    return share, back within 10 years)."""
+    # count each row's graduates by their pattern of the 8 events (bits), then sum the bits
+    patterns = np.zeros((_SECTION_ROW + 2, 256), np.int64)
+    rows = np.empty(6, np.int64)
+    for i in grads:
+        d = np.int64(done[i])
+        r = np.int64(first_return[i])
+        eligible10 = d >= 1 and d <= horizon - 10
+        bits = ((n_electives[i] > 0) | (intention_year[i] != NO_YEAR) << 1 | (abroad_start[i] != NO_YEAR) << 2
+                | (pathway_year[i] != NO_YEAR) << 3 | research[i] << 4 | publication[i] << 5 | eligible10 << 6
+                | (eligible10 and r != NO_YEAR and r - d <= 10) << 7)
+        place = np.int64(elective_place[i])
+        kind = np.int64(elective_type[i])
+        rows[0] = 0 if place != NONE else 1
+        rows[1] = 2 if (place == 0 or place == 1) else (3 if place == 2 else -1)
+        rows[2] = 4 + place if place != NONE else -1
+        rows[3] = 7 + kind if kind != NONE else -1
+        rows[4] = 9 if female[i] else 10
+        rows[5] = _SECTION_ROW + section[i] if 0 <= section[i] <= 1 else -1
+        for k in range(6):
+            if rows[k] >= 0:
+                patterns[rows[k], bits] += 1
+    table = np.zeros((_SECTION_ROW + 2, 9), np.int64)
+    for row in range(_SECTION_ROW + 2):
+        for bits in range(256):
+            m = patterns[row, bits]
+            if m:
+                table[row, 0] += m
+                for j in range(8):
+                    if bits >> j & 1:
+                        table[row, 1 + j] += m
+    return table
 
 
-def _group_metrics(flags: dict[str, np.ndarray], members: np.ndarray) -> dict:
-    """The subgroup metrics for the graduates selected by the boolean mask ``members``."""
-    n = int(np.count_nonzero(members))
+def _group_metrics(counts: np.ndarray) -> dict:
+    """The subgroup metrics from one row of :func:`_group_table`."""
+    n = int(counts[0])
     out: dict = {"graduates_total": n}
-    for name in _GROUP_FLAGS:
-        out[name] = _share(np.count_nonzero(flags[name] & members), n)
-    out["return_share_10y"] = _share(np.count_nonzero(flags["back10"] & members),
-                                     np.count_nonzero(flags["eligible10"] & members))
+    for j, name in enumerate(_GROUP_FLAGS):
+        out[name] = _share(int(counts[1 + j]), n)
+    out["return_share_10y"] = _share(int(counts[8]), int(counts[7]))
     return _expand({k: out[k] for k in GROUP_METRICS})
 
 
@@ -225,47 +253,120 @@ def return_life_table(done: np.ndarray, first_return: np.ndarray, last_return: n
     return {"returned": [int(v) for v in r], "censored": [int(v) for v in c]}
 
 
+# what :func:`_scan` counts over the whole population, by position in its ``counts``
+_COUNTS = ("eligible5", "back5", "eligible10", "back10", "returnees_now", "public_now", "private_now",
+           "academic_now", "returned_in", "kt_returned_in", "academic_in", "kt_academic_in", "deaths", "retired",
+           "returns_near_retirement", "graduates_in_model", "graduates_abroad_now")
+
+
+@kernels.compiled
+def _scan(n, horizon, entry_age, near_age, first_cohort, retired_cause, death_cause, grad_year, first_round_year,
+          done, first_return, abroad_start, return_year, sector, kt, stage, exit_year, exit_cause, cohort):
+    """One pass over people ``0..n-1`` for what :func:`summary` needs of everyone.
+
+    Returns the ids (ascending, int64) of the horizon's graduates, first-round applicants,
+    starters of training abroad and finishers of training (year >= 1 each); ``counts``
+    (int64, by :data:`_COUNTS`); and ``retired_span``, the number of people who retired in
+    the horizon by whole years between entry and retirement (0 .. ``horizon - first_cohort``),
+    from which their median age is exact. Ages are ``entry_age + year - cohort``, as
+    :meth:`sim.model.CareerModel.age` computes them.
+    """
+    grads = np.empty(n, np.int64)
+    applied = np.empty(n, np.int64)
+    started = np.empty(n, np.int64)
+    finished = np.empty(n, np.int64)
+    ng = na = ns = nf = 0
+    counts = np.zeros(17, np.int64)
+    retired_span = np.zeros(horizon - first_cohort + 1, np.int64)
+    for i in range(n):
+        s = stage[i]
+        if RETURNED_PUBLIC <= s <= RETURNED_ACADEMIC:
+            counts[4] += 1
+            counts[5 + s - RETURNED_PUBLIC] += 1
+        if grad_year[i] >= 1:
+            grads[ng] = i
+            ng += 1
+            if s != EXITED:
+                counts[15] += 1
+                if s == TRAINING_ABROAD or s == PRACTISING_ABROAD:
+                    counts[16] += 1
+        if first_round_year[i] >= 1:
+            applied[na] = i
+            na += 1
+        if abroad_start[i] >= 1:
+            started[ns] = i
+            ns += 1
+        d = np.int64(done[i])
+        if d >= 1:
+            finished[nf] = i
+            nf += 1
+            r = np.int64(first_return[i])
+            back = r != NO_YEAR
+            if d <= horizon - 5:
+                counts[0] += 1
+                if back and r - d <= 5:
+                    counts[1] += 1
+            if d <= horizon - 10:
+                counts[2] += 1
+                if back and r - d <= 10:
+                    counts[3] += 1
+        ry = np.int64(return_year[i])
+        if ry >= 1:
+            counts[8] += 1
+            if kt[i]:
+                counts[9] += 1
+            if sector[i] == 2:
+                counts[10] += 1
+                if kt[i]:
+                    counts[11] += 1
+            if entry_age + np.float64(ry - np.int64(cohort[i])) >= near_age:
+                counts[14] += 1
+        ey = np.int64(exit_year[i])
+        if ey >= 1:
+            if exit_cause[i] == death_cause:
+                counts[12] += 1
+            elif exit_cause[i] == retired_cause:
+                counts[13] += 1
+                retired_span[ey - np.int64(cohort[i])] += 1
+    return grads[:ng], applied[:na], started[:ns], finished[:nf], counts, retired_span
+
+
+def _median_age(entry_age: float, span_counts: np.ndarray) -> float | None:
+    """``numpy.median`` of the ages ``entry_age + span`` counted by ``span_counts`` (None if none)."""
+    m = int(span_counts.sum())
+    if m == 0:
+        return None
+    cumulative = np.cumsum(span_counts)
+    lo, hi = (np.searchsorted(cumulative, k, side="right") for k in ((m - 1) // 2, m // 2))
+    return float(((entry_age + float(lo)) + (entry_age + float(hi))) / 2)
+
+
 def summary(model: CareerModel) -> dict:
     """The run's outcome metrics (docs/metrics.md), over the reported years only: rates count
     people who graduated, trained, applied or returned inside the horizon."""
     pop, horizon = model.pop, model.year
     n = pop.n
     flows = {name: model.flow_records[:, j] for j, name in enumerate(FLOWS)}
-    grads = np.flatnonzero(pop.grad_year[:n] >= 1)
+    entry_age = model.cfg.origin.entry_age
+    grads, applied, started, finished, counts, retired_span = _scan(
+        n, horizon, entry_age, float(RETURN_NEAR_RETIREMENT_AGE), model.first_cohort, CAUSE["retired"],
+        CAUSE["death"], pop.grad_year, pop.first_round_year, pop.training_done_year, pop.first_return_year,
+        pop.abroad_start, pop.return_year, pop.sector, pop.kt, pop.stage, pop.exit_year, pop.exit_cause, pop.cohort)
+    c = dict(zip(_COUNTS, counts.tolist()))
     enrolled = flows["students_enrolled"]
     taught = enrolled > 0  # years with students enrolled
     rate = flows["electives_started"][taught] / enrolled[taught]
     electives = flows["electives_started"].sum()
-    first_round = pop.first_round_year[:n]
-    applied = np.flatnonzero(first_round >= 1)
     matched_round = pop.matched_round[applied]
-    followed4 = applied[first_round[applied] <= horizon - 3]
-    # return within k years of finishing training, among those with k years of follow-up
-    done = pop.training_done_year[:n]
-    ret = pop.first_return_year[:n]
-
-    def return_share(k: int) -> tuple[float | None, int]:
-        elig = (done >= 1) & (done <= horizon - k)
-        return _share(elig & (ret != NO_YEAR) & (ret - done <= k), elig)
-
+    followed4 = applied[pop.first_round_year[applied] <= horizon - 3]
     # Kaplan-Meier: start of training abroad -> first return; censored at exit or the horizon
-    started = np.flatnonzero(pop.abroad_start[:n] >= 1)
-    returned = ret[started] != NO_YEAR
-    end = np.where(returned, ret[started],
-                   np.where(pop.exit_year[started] != NO_YEAR, pop.exit_year[started], horizon))
+    ret = pop.first_return_year[started]
+    returned = ret != NO_YEAR
+    exit_started = pop.exit_year[started]
+    end = np.where(returned, ret, np.where(exit_started != NO_YEAR, exit_started, horizon))
     med, censored = km_median((end - pop.abroad_start[started]).astype(float), returned)
-    stage = pop.stage[:n]
-    returnees_now = (stage >= RETURNED[0]) & (stage <= RETURNED[-1])
-    sector_now = {s: _share(stage == code, returnees_now) for s, code in zip(SECTORS, RETURNED)}
-    returned_in = pop.return_year[:n] >= 1  # whose last return fell in the horizon
-    academic_in = returned_in & (pop.sector[:n] == 2)
-    in_model_grads = grads[stage[grads] != EXITED]
-    abroad_now = np.isin(stage[in_model_grads], (TRAINING_ABROAD, PRACTISING_ABROAD))
     accepted = int(flows["electives_accepted"].sum())
-    exited_in = np.flatnonzero(pop.exit_year[:n] >= 1)
-    age_at_exit = model.age(exited_in, pop.exit_year[exited_in])
-    retired = age_at_exit[pop.exit_cause[exited_in] == CAUSE["retired"]]
-    returns_in = np.flatnonzero(returned_in)
+    retired = int(c["retired"])
     out = _expand({
         "graduates_total": int(len(grads)),
         # mean over years of the yearly rate; n counts student-years enrolled
@@ -285,18 +386,20 @@ def summary(model: CareerModel) -> dict:
         "first_attempt_match_share": _share(matched_round == 1, len(applied)),
         "eventual_match_share": _share((pop.matched_round[followed4] != NONE) & (pop.matched_round[followed4] <= 4),
                                        len(followed4)),
-        "return_share_5y": return_share(5),
-        "return_share_10y": return_share(10),
+        # return within k years of finishing training, among those with k years of follow-up
+        "return_share_5y": _share(c["back5"], c["eligible5"]),
+        "return_share_10y": _share(c["back10"], c["eligible10"]),
         "median_years_abroad": (med, len(started)),
         "median_years_abroad_censored": censored,
-        "returnee_share_public": sector_now["public"],
-        "returnee_share_private": sector_now["private"],
-        "returnee_share_academic": sector_now["academic"],
-        "knowledge_transfer_index": _share(pop.kt[:n] & returned_in, returned_in),
-        "knowledge_transfer_index_academic": _share(pop.kt[:n] & academic_in, academic_in),
+        "returnee_share_public": _share(c["public_now"], c["returnees_now"]),
+        "returnee_share_private": _share(c["private_now"], c["returnees_now"]),
+        "returnee_share_academic": _share(c["academic_now"], c["returnees_now"]),
+        # among those whose last return fell in the horizon
+        "knowledge_transfer_index": _share(c["kt_returned_in"], c["returned_in"]),
+        "knowledge_transfer_index_academic": _share(c["kt_academic_in"], c["academic_in"]),
         "home_training_quality_start": float(model.quality_start),
         "home_training_quality_end": float(model.quality),
-        "abroad_share_end": _share(abroad_now, len(in_model_grads)),
+        "abroad_share_end": _share(c["graduates_abroad_now"], c["graduates_in_model"]),
         # extras beyond the contract
         "entrants_total": int(flows["entrants"].sum()),
         "initial_population": int(model.initial_size),
@@ -304,36 +407,26 @@ def summary(model: CareerModel) -> dict:
         "returns_total": int(flows["returns"].sum()),
         "forced_returns_total": int(flows["forced_returns"].sum()),
         "reemigrations_total": int(flows["reemigrations"].sum()),
-        "returns_near_retirement_total": int((model.age(returns_in, pop.return_year[returns_in])
-                                              >= RETURN_NEAR_RETIREMENT_AGE).sum()),
-        "retirements_total": int(len(retired)),
-        "deaths_total": int((pop.exit_cause[exited_in] == CAUSE["death"]).sum()),
-        "median_retirement_age": (float(np.median(retired)) if len(retired) else None, int(len(retired))),
+        "returns_near_retirement_total": int(c["returns_near_retirement"]),
+        "retirements_total": retired,
+        "deaths_total": int(c["deaths"]),
+        "median_retirement_age": (_median_age(entry_age, retired_span), retired),
         # the career pathway of the horizon's graduates (the funnel of sim.plots.plot_pathway)
         "matched_share": _share(pop.matched_round[grads] != NONE, len(grads)),
-        **_pathway_outcomes(stage[grads[pop.abroad_start[grads] != NO_YEAR]]),
+        **_pathway_outcomes(pop.stage[grads[pop.abroad_start[grads] != NO_YEAR]]),
     })
-    finished = np.flatnonzero(done >= 1)
-    out[LIFE_TABLE] = return_life_table(done[finished], ret[finished], pop.return_year[finished],
-                                        pop.exit_year[finished], horizon)
-    place = pop.elective_place[grads]
-    et = pop.elective_type[grads]
-    female = pop.female[grads]
-    flags = _graduate_flags(model, grads)
-
-    def group(mask):
-        return _group_metrics(flags, mask)
-
-    out["by_group"] = {
-        "elective": {"yes": group(place != NONE), "no": group(place == NONE)},
-        "elective_destination": {"hic": group((place == 0) | (place == 1)), "lmic": group(place == 2)},
-        "elective_place": {name: group(place == code) for code, name in enumerate(ELECTIVE_PLACES)},
-        "elective_type": {name: group(et == code) for code, name in enumerate(ELECTIVE_TYPES)},
-        "sex": {"female": group(female), "male": group(~female)},
-    }
+    out[LIFE_TABLE] = return_life_table(pop.training_done_year[finished], pop.first_return_year[finished],
+                                        pop.return_year[finished], pop.exit_year[finished], horizon)
+    table = _group_table(grads, horizon, pop.n_electives, pop.intention_year, pop.abroad_start, pop.pathway_year,
+                         pop.research, pop.publication, pop.training_done_year, pop.first_return_year,
+                         pop.elective_place, pop.elective_type, pop.female, pop.section)
+    by_group: dict = {}
+    for (grouping, level), row in zip(_GROUP_ROWS, table):
+        by_group.setdefault(grouping, {})[level] = _group_metrics(row)
     o = model.cfg.origin
     if o.second_section is not None:
-        sec = pop.section[grads]
-        out["by_group"]["section"] = {o.main_section: group(sec == 0), o.second_section.name: group(sec == 1)}
+        by_group["section"] = {o.main_section: _group_metrics(table[_SECTION_ROW]),
+                               o.second_section.name: _group_metrics(table[_SECTION_ROW + 1])}
+    out["by_group"] = by_group
     return out
 
