@@ -4,13 +4,16 @@
     python benchmarks/ensemble.py --replications 100    # fewer
     python benchmarks/ensemble.py --scales 1            # national scale only
     python benchmarks/ensemble.py --sweep 20            # also: 20 replications as a sweep of 20 one-replication jobs
+    python benchmarks/ensemble.py --base-seed 1         # also: each ensemble from a shared base population
 
 Each measurement is one whole process, exactly as a user types it:
 
     python -m sim replications=N scale=S outputs.events=false outputs.plots=false hydra.run.dir=<temporary>
 
 (Japan -> USA, baseline, 35 years; summaries and yearly tables kept, event log and plot off),
-timed from its start to its exit: imports, composing the configuration, starting the worker
+and with ``--base-seed B`` the same with ``base_seed=B`` right after it (every replication
+starting from one shared base population; README, Base population), timed from its start to
+its exit: imports, composing the configuration, starting the worker
 processes, the replications, building and writing the tables, and interpreter exit. The
 run's own tables then say how much of that was the model: each replication's set-up and
 yearly steps (``setup_seconds``, ``run_seconds``) and taking its summary and yearly table
@@ -66,12 +69,13 @@ def _timed(args: list[str], cwd: Path) -> tuple[float, float]:
     return wall, int(r.stdout.split()[-1]) / 1024
 
 
-def ensemble(n: int, scale: str, jobs: int, tmp: Path) -> dict:
+def ensemble(n: int, scale: str, jobs: int, tmp: Path, base_seed: int | None = None) -> dict:
     import pandas as pd
 
-    folder = tmp / f"ensemble_{scale}_{n}"
+    folder = tmp / f"ensemble_{scale}_{n}_{base_seed}"
     load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
-    args = [sys.executable, "-m", "sim", f"replications={n}", f"scale={scale}", *QUIET, f"jobs={jobs}",
+    base = [] if base_seed is None else [f"base_seed={base_seed}"]
+    args = [sys.executable, "-m", "sim", f"replications={n}", f"scale={scale}", *base, *QUIET, f"jobs={jobs}",
             f"hydra.run.dir={folder}"]
     wall, peak = _timed(args, tmp)
     runs = pd.read_parquet(folder / "runs.parquet")
@@ -85,6 +89,7 @@ def ensemble(n: int, scale: str, jobs: int, tmp: Path) -> dict:
     layer_cpu = cpu["workers"] + cpu["this_process"] - cpu["model"] - cpu["metrics"]
     return {
         "command": " ".join(["python -m sim", *args[3:-1]]), "replications": n, "scale": float(scale),
+        "base_seed": base_seed,
         "people_per_replication": int(runs["people_simulated"].iloc[0]), "workers": workers,
         "wall_s": round(wall, 2), "wall_per_replication_ms": round(1000 * wall / n, 1),
         "model_setup_ms": round(1000 * runs["setup_seconds"].mean(), 1),
@@ -114,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scales", default="1,0.01", help="comma-separated scales (1 = national)")
     ap.add_argument("--jobs", type=int, default=0, help="worker processes (0: one per core)")
     ap.add_argument("--sweep", type=int, default=0, help="also run this many one-replication jobs as a sweep")
+    ap.add_argument("--base-seed", type=int, default=None,
+                    help="also run each ensemble with base_seed=B (from one shared base population)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
     rows, sweeps = [], []
@@ -121,10 +128,13 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp)
         # the compiled decision loops are loaded from numba's cache; compile them first if needed
         _timed([sys.executable, "-m", "sim", "scale=0.01", "years=3", *QUIET, f"hydra.run.dir={tmp / 'warm'}"], tmp)
-        for scale in args.scales.split(","):
-            row = ensemble(args.replications, scale, args.jobs, tmp)
+        runs = [(scale, base) for scale in args.scales.split(",")
+                for base in (None, *(() if args.base_seed is None else (args.base_seed,)))]
+        for scale, base in runs:
+            row = ensemble(args.replications, scale, args.jobs, tmp, base)
             rows.append(row)
-            print(f"{row['replications']} replications at scale {scale} ({row['people_per_replication']:,} people "
+            start = "" if base is None else f", base_seed={base}"
+            print(f"{row['replications']} replications at scale {scale}{start} ({row['people_per_replication']:,} people "
                   f"each, {row['workers']} workers): {row['wall_s']} s wall, {row['wall_per_replication_ms']} ms "
                   f"a replication; per replication the model's set-up {row['model_setup_ms']} ms and years "
                   f"{row['model_run_ms']} ms, the metrics {row['metrics_ms']} ms, this layer "
@@ -132,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"metrics {row['cpu_metrics_ms']} ms, this layer {row['cpu_layer_ms_per_replication']} ms "
                   f"(of which {row['cpu_layer_fixed_s']} s once, in the main process); peak memory "
                   f"{row['peak_rss_mb']} MB; load average before {row['load_average_before']}", flush=True)
-            if args.sweep:
+            if args.sweep and base is None:
                 s = sweep(args.sweep, scale, tmp)
                 sweeps.append(s)
                 print(f"  as a sweep of {s['jobs']} one-replication jobs: {s['wall_s']} s, "
