@@ -267,7 +267,8 @@ def _scan(n, horizon, entry_age, near_age, first_cohort, retired_cause, death_ca
     Returns the ids (ascending, int64) of the horizon's graduates, first-round applicants,
     starters of training abroad and finishers of training (year >= 1 each); ``counts``
     (int64, by :data:`_COUNTS`); and ``retired_span``, the number of people who retired in
-    the horizon by whole years between entry and retirement (0 .. ``horizon - first_cohort``),
+    the horizon by whole years between entry and retirement (0 .. ``horizon - first_cohort``;
+    ``first_cohort``: the earliest cohort of people ``0..n-1``),
     from which their median age is exact. Ages are ``entry_age + year - cohort``, as
     :meth:`sim.model.CareerModel.age` computes them.
     """
@@ -348,10 +349,11 @@ def summary(model: CareerModel) -> dict:
     n = pop.n
     flows = {name: model.flow_records[:, j] for j, name in enumerate(FLOWS)}
     entry_age = model.cfg.origin.entry_age
+    first_cohort = int(pop.cohort[:n].min(initial=1))
     grads, applied, started, finished, counts, retired_span = _scan(
-        n, horizon, entry_age, float(RETURN_NEAR_RETIREMENT_AGE), model.first_cohort, CAUSE["retired"],
-        CAUSE["death"], pop.grad_year, pop.first_round_year, pop.training_done_year, pop.first_return_year,
-        pop.abroad_start, pop.return_year, pop.sector, pop.kt, pop.stage, pop.exit_year, pop.exit_cause, pop.cohort)
+        n, horizon, entry_age, float(RETURN_NEAR_RETIREMENT_AGE), first_cohort, CAUSE["retired"], CAUSE["death"],
+        pop.grad_year, pop.first_round_year, pop.training_done_year, pop.first_return_year, pop.abroad_start,
+        pop.return_year, pop.sector, pop.kt, pop.stage, pop.exit_year, pop.exit_cause, pop.cohort)
     c = dict(zip(_COUNTS, counts.tolist()))
     enrolled = flows["students_enrolled"]
     taught = enrolled > 0  # years with students enrolled
