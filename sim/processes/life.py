@@ -111,10 +111,13 @@ class Life(Process):
         a, b = self.offsets[k], self.offsets[k + 1]
         if a == b:
             return
-        ids = self.order[a:b]
-        model.move(ids, EXITED, self.causes[a:b])
+        ids, causes = self.order[a:b], self.causes[a:b]
+        here = model.pop.stage[ids] != EXITED  # not those out already (left the origin at graduation)
+        if not here.all():
+            ids, causes = ids[here], causes[here]
+        model.move(ids, EXITED, causes)
         model.pop.exit_year[ids] = model.year
-        model.pop.exit_cause[ids] = self.causes[a:b]
+        model.pop.exit_cause[ids] = causes
         model.flow["exits"] += len(ids)
 
 
