@@ -89,12 +89,52 @@ def with_job(df: pd.DataFrame, job: int) -> pd.DataFrame:
     return df
 
 
+def _integers(column: pd.Series) -> bool | None:
+    """Whether every value of ``column`` is an integer (None if it has no values at all)."""
+    values = column.dropna()
+    if len(values) == 0:
+        return None
+    if pd.api.types.is_integer_dtype(column.dtype):
+        return True
+    return column.dtype == object and all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                                          for v in values)
+
+
+def _exact_integer_keys(frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    """``frames`` with each key column (not a metric) that holds integers in some jobs and
+    nothing in others (``base_seed=null,5`` swept) as pandas' nullable ``Int64``: joined as
+    float it would round seeds above 2**53."""
+    from .metrics import is_metric_name
+
+    columns = dict.fromkeys(c for f in frames for c in f.columns)
+    exact = []
+    for col in columns:
+        if is_metric_name(col) or col in ID_COLUMNS:
+            continue
+        kinds = [_integers(f[col]) if col in f.columns else None for f in frames]
+        if None in kinds and True in kinds and False not in kinds:
+            exact.append(col)
+    if not exact:
+        return frames
+    out = []
+    for f in frames:
+        f = f.copy()
+        for col in exact:
+            if col not in f.columns or _integers(f[col]) is None:
+                f[col] = pd.array([pd.NA] * len(f), dtype="Int64")
+            else:
+                f[col] = f[col].astype("Int64")
+        out.append(f)
+    return out
+
+
 def combine(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Tables of several jobs (each with ``job``) as one, ordered by job, replication (and year)."""
+    """Tables of several jobs (each with ``job``) as one, ordered by job, replication (and year).
+    Integer keys that some jobs leave unset stay exact (``Int64``, missing as ``<NA>``)."""
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame()
-    df = pd.concat(frames, ignore_index=True)
+    df = pd.concat(_exact_integer_keys(frames), ignore_index=True)
     order = [c for c in ("job", "replication", "year") if c in df.columns]
     return _typed(df.sort_values(order, kind="stable").reset_index(drop=True), skip=("experiment",))
 

@@ -186,3 +186,21 @@ def test_run_level_keys_are_checked_and_never_reach_the_model():
         assert check_command_line([*SMALL, f"objective={known}"]) == [], known
     with pytest.raises(UserError):
         load_config(["replications=abc"])
+
+
+def test_sweep_root_keeps_an_integer_key_exact_when_some_jobs_leave_it_unset(tmp_path):
+    """``-m base_seed=null,5430015622721608711``: joined as float the seed was rounded to
+    5430015622721608704; metrics still turn missing values into NaN floats."""
+    big = 5430015622721608711
+    unset = tables._typed(pd.DataFrame({"replication": [0], "seed": [1], "experiment": ["baseline"],
+                                        "base_seed": [None], "match_rate": [None], "graduates_total": [3]}),
+                          skip=("experiment",))
+    set_ = pd.DataFrame({"replication": [0], "seed": [1], "experiment": ["baseline"], "base_seed": [big],
+                         "match_rate": [0.5], "graduates_total": [4]})
+    both = tables.combine([tables.with_job(set_, 1), tables.with_job(unset, 0)])
+    assert both["base_seed"].isna().tolist() == [True, False]
+    assert int(both["base_seed"].iloc[1]) == big
+    assert both["match_rate"].dtype == np.float64 and math.isnan(both["match_rate"].iloc[0])
+    path = tmp_path / "runs.parquet"
+    outputs.write_parquet(path, both)
+    assert int(pd.read_parquet(path)["base_seed"].iloc[1]) == big
