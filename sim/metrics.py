@@ -123,6 +123,9 @@ _GROUP_ROWS = (("elective", "yes"), ("elective", "no"), ("elective_destination",
                ("elective_destination", "lmic"), *(("elective_place", p) for p in ELECTIVE_PLACES),
                *(("elective_type", t) for t in ELECTIVE_TYPES), ("sex", "female"), ("sex", "male"))
 _SECTION_ROW = len(_GROUP_ROWS)  # then the origin's two sections, main first
+# what :func:`_group_table` counts per graduate: the subgroup flags, then the 10-year return share's
+_GROUP_EVENTS = (*_GROUP_FLAGS, "eligible10", "back10")
+_N_EVENTS = len(_GROUP_EVENTS)
 
 
 @kernels.compiled
@@ -132,9 +135,9 @@ def _group_table(grads, horizon, n_electives, intention_year, abroad_start, path
     event the subgroup metrics count: an int64 array (rows: :data:`_GROUP_ROWS`, then sections
     0 and 1; columns: members, the :data:`_GROUP_FLAGS` in order, eligible for the 10-year
     return share, back within 10 years)."""
-    # count each row's graduates by their pattern of the 8 events (bits), then sum the bits
-    patterns = np.zeros((_SECTION_ROW + 2, 256), np.int64)
-    rows = np.empty(6, np.int64)
+    # count each row's graduates by their pattern of the events (bits of _GROUP_EVENTS), then sum the bits
+    patterns = np.zeros((_SECTION_ROW + 2, 1 << _N_EVENTS), np.int64)
+    rows = np.empty(6, np.int64)  # the graduate's row in each of the six groupings (-1: none)
     for i in grads:
         d = np.int64(done[i])
         r = np.int64(first_return[i])
@@ -153,13 +156,13 @@ def _group_table(grads, horizon, n_electives, intention_year, abroad_start, path
         for k in range(6):
             if rows[k] >= 0:
                 patterns[rows[k], bits] += 1
-    table = np.zeros((_SECTION_ROW + 2, 9), np.int64)
+    table = np.zeros((_SECTION_ROW + 2, 1 + _N_EVENTS), np.int64)
     for row in range(_SECTION_ROW + 2):
-        for bits in range(256):
+        for bits in range(1 << _N_EVENTS):
             m = patterns[row, bits]
             if m:
                 table[row, 0] += m
-                for j in range(8):
+                for j in range(_N_EVENTS):
                     if bits >> j & 1:
                         table[row, 1 + j] += m
     return table
@@ -171,7 +174,8 @@ def _group_metrics(counts: np.ndarray) -> dict:
     out: dict = {"graduates_total": n}
     for j, name in enumerate(_GROUP_FLAGS):
         out[name] = _share(int(counts[1 + j]), n)
-    out["return_share_10y"] = _share(int(counts[8]), int(counts[7]))
+    column = {name: 1 + j for j, name in enumerate(_GROUP_EVENTS)}
+    out["return_share_10y"] = _share(int(counts[column["back10"]]), int(counts[column["eligible10"]]))
     return _expand({k: out[k] for k in GROUP_METRICS})
 
 
@@ -257,6 +261,7 @@ def return_life_table(done: np.ndarray, first_return: np.ndarray, last_return: n
 _COUNTS = ("eligible5", "back5", "eligible10", "back10", "returnees_now", "public_now", "private_now",
            "academic_now", "returned_in", "kt_returned_in", "academic_in", "kt_academic_in", "deaths", "retired",
            "returns_near_retirement", "graduates_in_model", "graduates_abroad_now")
+_N_COUNTS = len(_COUNTS)
 
 
 @kernels.compiled
@@ -277,7 +282,7 @@ def _scan(n, horizon, entry_age, near_age, first_cohort, retired_cause, death_ca
     started = np.empty(n, np.int64)
     finished = np.empty(n, np.int64)
     ng = na = ns = nf = 0
-    counts = np.zeros(17, np.int64)
+    counts = np.zeros(_N_COUNTS, np.int64)
     retired_span = np.zeros(horizon - first_cohort + 1, np.int64)
     for i in range(n):
         s = stage[i]
