@@ -293,9 +293,12 @@ class CareerModel(mesa.Model):
         self._draw(self.n_people - self.pop.drawn)
         self.processes["intention"].restart(self, self.year + 1)
         if self.materialize_agents:
-            present = np.flatnonzero(self.pop.stage[: self.pop.n] != EXITED)
-            for agent in Person.create_agents(self, len(present), list(present)):
-                self._views[agent.pid] = agent
+            self._add_agents(np.flatnonzero(self.pop.stage[: self.pop.n] != EXITED))
+
+    def _add_agents(self, ids: np.ndarray) -> None:
+        """Mesa agents (views of the arrays) for ``ids``, in order."""
+        for agent in Person.create_agents(self, len(ids), list(ids)):
+            self._views[agent.pid] = agent
 
     @staticmethod
     def _configuration(config: SimConfig | None, rng: Any, overrides: dict[str, Any]) -> SimConfig:
@@ -340,8 +343,7 @@ class CareerModel(mesa.Model):
         pop.stage_since[lo:pop.n] = self.year
         self.stocks[STUDENT] += n
         if self.materialize_agents:
-            for agent in Person.create_agents(self, n, list(ids)):
-                self._views[agent.pid] = agent
+            self._add_agents(ids)
         self.events.log(self.year, ids, ENTRY_FROM, STUDENT, "entry")
         self.flow["entrants"] += n
         return ids

@@ -171,3 +171,13 @@ def test_a_bad_base_seed_is_one_line_and_writes_nothing(tmp_path, value, line):
     assert r.returncode == 2
     assert line in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_mesa_agents_of_a_run_from_a_base_are_the_people_present():
+    from sim.population import EXITED
+
+    model = CareerModel(_cfg(), materialize_agents=True)
+    for _ in range(2):
+        present = np.flatnonzero(model.pop.stage[: model.pop.n] != EXITED)
+        assert sorted(a.pid for a in model.agents) == present.tolist() and len(present) > 0
+        model.step()
