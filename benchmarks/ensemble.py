@@ -22,6 +22,10 @@ from the finished model (``metrics_seconds``). Over ``workers`` processes the ru
 (start-up, pool, moving results between processes, tables, files, exit), reported per
 replication. At scale 0.01 the model's share is small, which shows the layer's own cost.
 
+Before each ensemble, two fixed one-core workloads are timed (:func:`speed_reference`):
+the same commit's timings on one machine differ from day to day with the load of the host,
+and these say how fast the machine was when the ensemble ran.
+
 Results: printed, and written to ``benchmarks/results/ensemble.json`` with the machine.
 """
 
@@ -59,6 +63,23 @@ _PEAK = ("import resource, subprocess, sys\n"
          "sys.exit(r.returncode)\n")
 
 
+def speed_reference() -> dict:
+    """Seconds of two fixed workloads on one core, measured now: 20 million additions in a
+    pure-Python loop, and sorting 10 million float64 with numpy. The same code's timings on
+    one machine vary from day to day with the load of the host it shares; recorded beside
+    each ensemble, these say how fast the machine was at the time."""
+    import numpy as np
+
+    t0 = time.perf_counter()
+    total = 0
+    for i in range(20_000_000):
+        total += i
+    t1 = time.perf_counter()
+    np.sort(np.random.default_rng(0).random(10_000_000))
+    t2 = time.perf_counter()
+    return {"python_loop_s": round(t1 - t0, 2), "numpy_sort_s": round(t2 - t1, 2)}
+
+
 def _timed(args: list[str], cwd: Path) -> tuple[float, float]:
     """(wall seconds, peak resident memory in MB of the largest process) of one whole command."""
     t0 = time.perf_counter()
@@ -74,6 +95,7 @@ def ensemble(n: int, scale: str, jobs: int, tmp: Path, base_seed: int | None = N
 
     folder = tmp / f"ensemble_{scale}_{n}_{base_seed}"
     load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
+    speed = speed_reference()
     base = [] if base_seed is None else [f"base_seed={base_seed}"]
     args = [sys.executable, "-m", "sim", f"replications={n}", f"scale={scale}", *base, *QUIET, f"jobs={jobs}",
             f"hydra.run.dir={folder}"]
@@ -100,6 +122,7 @@ def ensemble(n: int, scale: str, jobs: int, tmp: Path, base_seed: int | None = N
         "cpu_layer_ms_per_replication": round(1000 * layer_cpu / n, 1),
         "cpu_layer_fixed_s": round(cpu["this_process"], 2),
         "load_average_before": [round(x, 2) for x in load],
+        "speed_reference_before": speed,
         "peak_rss_mb": round(peak),
     }
 
@@ -141,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"{row['layer_ms_per_replication']} ms; in CPU time the model {row['cpu_model_ms']} ms, the "
                   f"metrics {row['cpu_metrics_ms']} ms, this layer {row['cpu_layer_ms_per_replication']} ms "
                   f"(of which {row['cpu_layer_fixed_s']} s once, in the main process); peak memory "
-                  f"{row['peak_rss_mb']} MB; load average before {row['load_average_before']}", flush=True)
+                  f"{row['peak_rss_mb']} MB; load average before {row['load_average_before']}; machine speed before "
+                  f"(one core): 20M Python additions {row['speed_reference_before']['python_loop_s']} s, "
+                  f"numpy sort of 10M {row['speed_reference_before']['numpy_sort_s']} s", flush=True)
             if args.sweep and base is None:
                 s = sweep(args.sweep, scale, tmp)
                 sweeps.append(s)

@@ -73,3 +73,23 @@ def test_paired_refuses_a_baseline_it_would_not_measure(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: --baseline-python:") and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "p.json").exists()
+
+
+def test_ensemble_benchmark_records_the_split_and_the_machine_speed(tmp_path, capsys):
+    import ensemble
+
+    out = tmp_path / "ensemble.json"
+    assert ensemble.main(["--replications", "3", "--scales", "0.002", "--jobs", "1", "--base-seed", "4",
+                          "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    rows = data["ensembles"]
+    assert [r["base_seed"] for r in rows] == [None, 4]
+    for r in rows:
+        assert r["replications"] == 3 and r["workers"] == 1
+        # the whole process took at least what the model and metrics did in it
+        assert r["wall_per_replication_ms"] >= r["model_setup_ms"] + r["model_run_ms"]
+        assert r["layer_ms_per_replication"] > 0
+        speed = r["speed_reference_before"]
+        assert 0 < speed["python_loop_s"] < 60 and 0 < speed["numpy_sort_s"] < 60
+    printed = capsys.readouterr().out
+    assert printed.count("machine speed before") == 2
