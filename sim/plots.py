@@ -138,15 +138,17 @@ def plot_stocks(ts: pd.DataFrame, path: Path | None = None, title: str = "", sca
     if ax is None:   # room for the widest y tick label (whole people, up to seven digits) and the y label
         digits = len(f"{float(np.nanmax(ts[[*HOME, *MOBILE]].to_numpy(float), initial=0)):.0f}")
         fig.subplots_adjust(left=(0.75 + 0.075 * digits) / fig.get_figwidth())
+    first, last = ts["year"].min(), ts["year"].max()
+    one_year = first == last  # one point per line: drawn as a marker, with half a year either side
     for a, (names, sub) in zip(axes, groups):
         for i, name in enumerate(names):
-            a.plot(ts["year"], ts[name], label=_label(name), lw=1.8, color=colour(i))
+            a.plot(ts["year"], ts[name], label=_label(name), lw=1.8, color=colour(i), marker="o" if one_year else None)
         a.set_xlabel("year")
         a.set_ylabel(f"stock at end of year ({unit})")
         a.set_title(sub)
         a.grid(alpha=0.3)
         a.legend(fontsize=8, frameon=False)
-        a.set_xlim(ts["year"].min(), ts["year"].max())
+        a.set_xlim(first - 0.5 * one_year, last + 0.5 * one_year)
         a.set_ylim(bottom=0)
     if ax is None and title:
         fig.suptitle(title)

@@ -515,3 +515,18 @@ def test_stocks_y_label_is_inside_the_figure(small_run):
         renderer = _drawn(fig)
         for a in fig.axes:
             assert a.yaxis.label.get_window_extent(renderer).x0 >= 0, most
+
+
+def test_stocks_of_a_one_year_run_show_the_year_without_a_warning(small_run):
+    import warnings
+
+    _, _, ts, _ = small_run
+    one = ts.iloc[:1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # matplotlib warned of identical x limits
+        fig = plots.plot_stocks(one, None, "t", 1.0)
+    year = float(one["year"].iloc[0])
+    for a in fig.axes:
+        lo, hi = a.get_xlim()
+        assert lo < year < hi
+        assert all(ln.get_marker() == "o" for ln in a.get_lines())   # a single point is drawn
