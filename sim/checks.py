@@ -308,6 +308,8 @@ def _explain_message(first: str, key: str, value: Any, override: Any, where: str
         if m and not key.endswith(m.group(1)):
             name = f"{key}.{m.group(1)}" if key else m.group(1)
         return f"{name}: unknown key{ctx}{_allowed_here(name)}"
+    if "does not support deletion" in first and name != "configuration":
+        return _deletion(name)
     if missing or "Missing mandatory value" in first or "missing mandatory value" in first:
         return f"{name}: no value set{ctx}; every parameter must be given in configs/"
     if re.search(r"could not be converted to (Integer|Float)", first) or "is not a valid bool" in first:
@@ -324,6 +326,15 @@ def _explain_message(first: str, key: str, value: Any, override: Any, where: str
     if re.match(r"Cannot convert '\w+' to string", first):
         return f"{name}: {shown} is not allowed{ctx}; expected a name (text)"
     return f"{name}: {first}{ctx}"
+
+
+def _deletion(key: str) -> str:
+    """One line for ``~key``: an unknown key, or a key of the schema (which keeps a value)."""
+    f = _field_at(key)
+    if f is None:
+        return f"{key}: unknown key{_allowed_here(key)}"
+    return (f"~{key}: the keys of this configuration cannot be deleted; to change {key}, write {key}=VALUE "
+            f"(expected {_describe(f)})")
 
 
 def _group_options(loader: Any, group: str) -> list[str]:
@@ -363,6 +374,8 @@ def _explain(exc: BaseException, override: Any, loader: Any) -> str:
     if text.startswith("Ambiguous value for argument") and override is not None:
         return (f"{key}: {_raw_value(override)!r} is several values; to run one job per "
                 f"value add -m (--multirun), to give a list write {key}=[...]")
+    if key and ("Could not delete from config" in text or "does not support deletion" in text):
+        return _deletion(key)
     options = _group_options(loader, key) if key else []
     if options and not isinstance(exc, HydraException):
         return f"{key}: {_show_raw(override)} is not allowed; choose one of: {', '.join(options)}"

@@ -125,6 +125,10 @@ MORE_CASES = {
     "hazard-length": (["params.research.base_hazard=[0.1,0.1]"], ["params.research.base_hazard:"], ("length",)),
     "empty-list": (["origin.elective_years=[]"], ["origin.elective_years:"], ("non-empty",)),
     "deleted-group": (["~origin"], ["origin:"], ("no value set",)),
+    # deleting a key: a key of the schema names what to write instead; an unknown key says so
+    "deleted-null-key": (["~base_seed"], ["~base_seed:"], ("cannot be deleted", "base_seed=VALUE", "or null")),
+    "deleted-nested-key": (["~params.uncertainty"], ["~params.uncertainty:"], ("cannot be deleted", "sampled")),
+    "deleted-unknown-key": (["~foo"], ["foo:"], ("unknown key", "allowed here")),
     "missing-value": (["origin.name=???"], ["origin.name:"], ("no value set",)),
     "bad-interpolation": (["years=${nowhere}"], ["years:"], ("nowhere",)),
     "many-at-once": (["seed=-1", "years=abc", "params.network.alumni=500", "origin.motivation.a=0",
