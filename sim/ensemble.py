@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import logging
 import multiprocessing as mp
 import os
 import signal
@@ -112,6 +113,7 @@ class Replication:
     peak_memory_mb: float = 0.0    # of the process that ran it, so far
     pid: int = 0                   # the process that ran it
     cpu: dict = field(default_factory=dict)  # CPU seconds: model (set-up, years), metrics, process so far
+    notes: tuple = ()              # what a worker process had to say while running it (compiling)
 
 
 @dataclass
@@ -159,10 +161,30 @@ def _settle() -> None:
     gc.freeze()
 
 
+class _Notes(logging.Handler):
+    """A worker's messages for the user (compiling the decision loops), kept to go back with
+    the replication's result: the parent says them once, in its own log, not each worker on
+    its stderr."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+_NOTES = _Notes()
+
+
 def _init_worker(plan: Plan) -> None:
     global _PLAN
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
     _PLAN = plan
+    kernels_log = logging.getLogger("sim.kernels")
+    kernels_log.addHandler(_NOTES)
+    kernels_log.setLevel(logging.INFO)
+    kernels_log.propagate = False
     from . import metrics, model  # noqa: F401 - imported once per worker (already, under the fork server)
     _settle()
 
@@ -252,6 +274,7 @@ _RAN: list[int] = []
 def _worker_run(k: int) -> Replication:
     assert _PLAN is not None, "worker not initialised"
     result = run_one(_PLAN, k)
+    result.notes, _NOTES.lines = tuple(_NOTES.lines), []
     if not _RAN:
         gc.freeze()  # what the first replication loaded (the compiled code) stays: later collections skip it
     _RAN.append(k)
@@ -338,6 +361,7 @@ def _pooled(plan: Plan, ks: range, workers: int, results: dict, progress: Callab
 
     executor = ProcessPoolExecutor(min(workers, len(ks)), mp_context=_context(), initializer=_init_worker,
                                    initargs=(plan,))
+    said: set[str] = set()
     try:
         pending = {executor.submit(_worker_run, k) for k in ks}
         while pending:
@@ -345,6 +369,7 @@ def _pooled(plan: Plan, ks: range, workers: int, results: dict, progress: Callab
             check_stop()
             for future in done:
                 rep = future.result()
+                _say_notes(rep, said)
                 results[rep.replication] = rep
                 if progress:
                     progress(len(results))
@@ -354,6 +379,19 @@ def _pooled(plan: Plan, ks: range, workers: int, results: dict, progress: Callab
         executor.shutdown(wait=True, cancel_futures=True)
         raise
     executor.shutdown(wait=True)
+
+
+def _say_notes(rep: Replication, said: set[str]) -> None:
+    """Say in this process's log what a worker had to say: each announcement once, and how
+    long each worker compiled."""
+    from .kernels import _say
+
+    for line in rep.notes:
+        if line.startswith("compiled in "):
+            _say(f"{line} (worker process {rep.pid})")
+        elif line not in said:
+            said.add(line)
+            _say(line)
 
 
 def run_replications(plan: Plan, n: int, workers: int, progress: Callable[[int], None] | None = None,

@@ -204,3 +204,31 @@ def test_sweep_root_keeps_an_integer_key_exact_when_some_jobs_leave_it_unset(tmp
     path = tmp_path / "runs.parquet"
     outputs.write_parquet(path, both)
     assert int(pd.read_parquet(path)["base_seed"].iloc[1]) == big
+
+
+def test_what_workers_say_reaches_the_parent_once(tmp_path):
+    # each worker process says it runs the decision loops uncompiled (as it would say it is
+    # compiling them); the parent says it once, instead of every worker on its own stderr
+    code = ("from sim import ensemble; from sim.cli import load_config; "
+            "reps = ensemble.run_replications(ensemble.Plan(load_config(['scale=0.002', 'years=2']), 3), 4, "
+            "workers=2); print(sorted({r.pid for r in reps}))")
+    env = {**__import__("os").environ, "NUMBA_DISABLE_JIT": "1"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env=env)
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout.strip().splitlines()[-1])) == 2  # two workers ran replications
+    said = [line for line in done.stderr.splitlines() if "NUMBA_DISABLE_JIT=1" in line]
+    assert len(said) == 1, done.stderr
+
+
+def test_compile_times_of_workers_are_said_with_their_process(caplog):
+    import logging
+
+    reps = [ensemble.Replication(k, k, {}, None, {}, pid=pid, notes=("compiling the loops", f"compiled in 0.{k} s"))
+            for k, pid in enumerate((101, 102))]
+    said: set[str] = set()
+    with caplog.at_level(logging.INFO, logger="sim.kernels"):
+        for rep in reps:
+            ensemble._say_notes(rep, said)
+    assert [r.getMessage() for r in caplog.records] == [
+        "compiling the loops", "compiled in 0.0 s (worker process 101)", "compiled in 0.1 s (worker process 102)"]
