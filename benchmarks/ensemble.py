@@ -136,6 +136,28 @@ def sweep(n: int, scale: str, tmp: Path) -> dict:
             "wall_s": round(wall, 2), "wall_per_job_ms": round(1000 * wall / n, 1), "peak_rss_mb": round(peak)}
 
 
+def _check(args: argparse.Namespace) -> list[str]:
+    """What is wrong with the options, one item each (checked before any measurement, so that
+    a bad value late in ``--scales`` does not throw away the ensembles measured before it)."""
+    problems = []
+    if args.replications < 1:
+        problems.append(f"--replications: {args.replications} is not allowed; expected an integer >= 1")
+    for scale in args.scales.split(","):
+        try:
+            ok = 0 < float(scale) <= 20
+        except ValueError:
+            ok = False
+        if not ok:
+            problems.append(f"--scales: {scale!r} is not allowed; expected comma-separated numbers in (0, 20]")
+    if args.jobs < 0:
+        problems.append(f"--jobs: {args.jobs} is not allowed; expected an integer >= 0 (0: one per core)")
+    if args.sweep < 0:
+        problems.append(f"--sweep: {args.sweep} is not allowed; expected an integer >= 0")
+    if args.base_seed is not None and not 0 <= args.base_seed <= 2**63 - 1:
+        problems.append(f"--base-seed: {args.base_seed} is not allowed; expected an integer in [0, 2**63 - 1]")
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python benchmarks/ensemble.py", description=__doc__.splitlines()[0])
     ap.add_argument("--replications", type=int, default=1000)
@@ -146,6 +168,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="also run each ensemble with base_seed=B (from one shared base population)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
+    problems = _check(args)
+    if problems:
+        ap.error("; ".join(problems))   # one line, exit 2, before anything runs
+    host = machine()  # as it is now, before the measurements (its load average among them)
     rows, sweeps = [], []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -158,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             start = "" if base is None else f", base_seed={base}"
             print(f"{row['replications']} replications at scale {scale}{start} ({row['people_per_replication']:,} people "
-                  f"each, {row['workers']} workers): {row['wall_s']} s wall, {row['wall_per_replication_ms']} ms "
+                  f"each, {row['workers']} worker{'s' if row['workers'] != 1 else ''}): {row['wall_s']} s wall, {row['wall_per_replication_ms']} ms "
                   f"a replication; per replication the model's set-up {row['model_setup_ms']} ms and years "
                   f"{row['model_run_ms']} ms, the metrics {row['metrics_ms']} ms, this layer "
                   f"{row['layer_ms_per_replication']} ms; in CPU time the model {row['cpu_model_ms']} ms, the "
@@ -172,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
                 sweeps.append(s)
                 print(f"  as a sweep of {s['jobs']} one-replication jobs: {s['wall_s']} s, "
                       f"{s['wall_per_job_ms']} ms a job; peak memory {s['peak_rss_mb']} MB", flush=True)
-    result = {"machine": machine(), "ensembles": rows, "sweeps": sweeps,
+    result = {"machine": host, "ensembles": rows, "sweeps": sweeps,
               "definitions": {"layer_ms_per_replication": "(wall x workers - model set-up, years and metrics "
                                                           "of every replication) / replications"}}
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -93,3 +93,22 @@ def test_ensemble_benchmark_records_the_split_and_the_machine_speed(tmp_path, ca
         assert 0 < speed["python_loop_s"] < 60 and 0 < speed["numpy_sort_s"] < 60
     printed = capsys.readouterr().out
     assert printed.count("machine speed before") == 2
+
+
+@pytest.mark.parametrize("args, field", [
+    (["--replications", "0"], "--replications"),
+    (["--scales", "0.01,abc"], "--scales"),   # a bad value after a good one: refused before the good one runs
+    (["--scales", "0.01,"], "--scales"),
+    (["--base-seed", "-1"], "--base-seed"),
+    (["--jobs", "-1"], "--jobs"),
+])
+def test_ensemble_benchmark_refuses_bad_options_before_measuring(tmp_path, capsys, args, field):
+    import ensemble
+
+    out = tmp_path / "ensemble.json"
+    with pytest.raises(SystemExit) as exit_:
+        ensemble.main([*args, "--out", str(out)])
+    assert exit_.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[-1].startswith("python benchmarks/ensemble.py: error: " + field)
+    assert not out.exists()
