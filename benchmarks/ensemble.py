@@ -136,25 +136,30 @@ def sweep(n: int, scale: str, tmp: Path) -> dict:
             "wall_s": round(wall, 2), "wall_per_job_ms": round(1000 * wall / n, 1), "peak_rss_mb": round(peak)}
 
 
+# the benchmark's option that gives each key of the command lines it runs
+_OPTION = {"replications": "--replications", "scale": "--scales", "jobs": "--jobs", "base_seed": "--base-seed"}
+
+
+def _runs(args: argparse.Namespace) -> list[tuple[str, int | None]]:
+    """(scale, base_seed) of each ensemble to measure, in order."""
+    return [(scale, base) for scale in args.scales.split(",")
+            for base in (None, *(() if args.base_seed is None else (args.base_seed,)))]
+
+
 def _check(args: argparse.Namespace) -> list[str]:
-    """What is wrong with the options, one item each (checked before any measurement, so that
-    a bad value late in ``--scales`` does not throw away the ensembles measured before it)."""
-    problems = []
-    if args.replications < 1:
-        problems.append(f"--replications: {args.replications} is not allowed; expected an integer >= 1")
-    for scale in args.scales.split(","):
-        try:
-            ok = 0 < float(scale) <= 20
-        except ValueError:
-            ok = False
-        if not ok:
-            problems.append(f"--scales: {scale!r} is not allowed; expected comma-separated numbers in (0, 20]")
-    if args.jobs < 0:
-        problems.append(f"--jobs: {args.jobs} is not allowed; expected an integer >= 0 (0: one per core)")
-    if args.sweep < 0:
-        problems.append(f"--sweep: {args.sweep} is not allowed; expected an integer >= 0")
-    if args.base_seed is not None and not 0 <= args.base_seed <= 2**63 - 1:
-        problems.append(f"--base-seed: {args.base_seed} is not allowed; expected an integer in [0, 2**63 - 1]")
+    """What is wrong with the options, one item each: every command line the benchmark will run
+    is checked by the model's own command-line check before any measurement, so that a bad
+    value late in ``--scales`` does not throw away the ensembles measured before it."""
+    from sim.checks import check_command_line
+
+    problems = [] if args.sweep >= 0 else [f"--sweep: {args.sweep} is not allowed; expected an integer >= 0"]
+    for scale, base in _runs(args):
+        command = [f"replications={args.replications}", f"scale={scale}",
+                   *([] if base is None else [f"base_seed={base}"]), *QUIET, f"jobs={args.jobs}"]
+        for line in check_command_line(command):
+            option = _OPTION.get(line.split(":", 1)[0], "options")
+            if f"{option}: {line}" not in problems:
+                problems.append(f"{option}: {line}")
     return problems
 
 
@@ -177,9 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp)
         # the compiled decision loops are loaded from numba's cache; compile them first if needed
         _timed([sys.executable, "-m", "sim", "scale=0.01", "years=3", *QUIET, f"hydra.run.dir={tmp / 'warm'}"], tmp)
-        runs = [(scale, base) for scale in args.scales.split(",")
-                for base in (None, *(() if args.base_seed is None else (args.base_seed,)))]
-        for scale, base in runs:
+        for scale, base in _runs(args):
             row = ensemble(args.replications, scale, args.jobs, tmp, base)
             rows.append(row)
             start = "" if base is None else f", base_seed={base}"

@@ -374,7 +374,7 @@ def _explain(exc: BaseException, override: Any, loader: Any) -> str:
     if text.startswith("Ambiguous value for argument") and override is not None:
         return (f"{key}: {_raw_value(override)!r} is several values; to run one job per "
                 f"value add -m (--multirun), to give a list write {key}=[...]")
-    if key and ("Could not delete from config" in text or "does not support deletion" in text):
+    if key and "Could not delete from config" in text:
         return _deletion(key)
     options = _group_options(loader, key) if key else []
     if options and not isinstance(exc, HydraException):

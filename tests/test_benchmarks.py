@@ -101,6 +101,7 @@ def test_ensemble_benchmark_records_the_split_and_the_machine_speed(tmp_path, ca
     (["--scales", "0.01,"], "--scales"),
     (["--base-seed", "-1"], "--base-seed"),
     (["--jobs", "-1"], "--jobs"),
+    (["--sweep", "-1"], "--sweep"),
 ])
 def test_ensemble_benchmark_refuses_bad_options_before_measuring(tmp_path, capsys, args, field):
     import ensemble
